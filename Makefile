@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# virtio_fs.ko: an out-of-tree virtio-fs guest driver that survives suspend.
+#
+#   make              build virtio_fs.ko for KVER (default: Debian's 6.1 kernel)
+#   make check        sparse (C=2), W=1 and checkpatch --strict: zero warnings
+#   make test         install what is missing, build, check, run the guest suite
+#   make demo         boot a guest, mount a host directory, show it working
+#   make bench        compare against the in-tree virtiofs.ko (see bench/)
+#   make install      install the module for KVER (see Documentation/)
+#   make setup        install the Debian packages the project needs
+#
+# KVER selects the kernel release for the build, the guest runner and the
+# benchmark alike.
+
+KVER ?= $(shell scripts/kver.sh)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := $(CURDIR)/build/$(KVER)
+KSRC := $(BUILD)/ksrc
+
+SOURCES := $(wildcard *.c *.h)
+
+.PHONY: all module prepare check sparse checkpatch test selftests demo bench \
+	install uninstall setup clean
+
+all: module
+
+prepare:
+	@scripts/extract-ksrc.sh $(KVER) $(KSRC)
+
+module: prepare
+	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) modules
+
+# `make check`: every warning fails the target.
+check: prepare
+	@scripts/check.sh $(KVER) $(KDIR) $(KSRC)
+
+selftests: prepare
+	$(MAKE) -C selftests KVER=$(KVER) KSRC=$(KSRC) OUT=$(BUILD)/selftests
+
+setup:
+	@scripts/setup.sh $(KVER)
+
+# The README's test command: fresh machine to "N passed, N failed".
+test:
+	@scripts/setup.sh $(KVER)
+	@$(MAKE) --no-print-directory KVER=$(shell scripts/kver.sh) run-tests
+
+run-tests: module selftests
+	@selftests/run-all.sh --kver $(KVER) --build $(BUILD)
+
+demo: module
+	@selftests/vm/demo.sh --kver $(KVER) --module $(CURDIR)/virtio_fs.ko
+
+bench: module selftests
+	@bench/run.sh --kver $(KVER) --build $(BUILD)
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) INSTALL_MOD_DIR=updates modules_install
+	depmod $(KVER)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
