@@ -5,6 +5,7 @@
  *   tag      the device's tag
  *   queues   one line per virtqueue with its counters
  *   opcodes  requests sent per FUSE opcode
+ *   session  the mounted session: state, what is tracked, last recovery
  *
  * See Documentation/virtio_fs.rst for the meaning of each counter.
  */
@@ -68,6 +69,29 @@ static int vtfs_opcodes_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtfs_opcodes);
 
+static int vtfs_session_show(struct seq_file *m, void *unused)
+{
+	struct vtfs_device *dev = m->private;
+	struct vtfs_session *sess;
+
+	mutex_lock(&dev->lock);
+	sess = rcu_dereference_protected(dev->session,
+					 lockdep_is_held(&dev->lock));
+	if (sess) {
+		spin_lock(&sess->lock);
+		seq_printf(m, "state %s\n", sess->state == VTFS_LIVE ? "live" :
+			   sess->state == VTFS_HELD ? "held" : "dead");
+		seq_printf(m, "frozen %d\n", sess->frozen);
+		spin_unlock(&sess->lock);
+		vtfs_state_show(m, &sess->st);
+	} else {
+		seq_puts(m, "state unmounted\n");
+	}
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtfs_session);
+
 /**
  * vtfs_debugfs_add_device() - create a device's debugfs directory
  * @dev: the device
@@ -85,6 +109,8 @@ void vtfs_debugfs_add_device(struct vtfs_device *dev)
 			    &vtfs_queues_fops);
 	debugfs_create_file("opcodes", 0444, dev->debugfs, dev,
 			    &vtfs_opcodes_fops);
+	debugfs_create_file("session", 0444, dev->debugfs, dev,
+			    &vtfs_session_fops);
 }
 
 /**

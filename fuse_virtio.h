@@ -34,6 +34,7 @@
 #include <linux/virtio.h>
 
 #include "fuse_i.h"
+#include "state.h"
 
 #define VTFS_NAME "virtio_fs"
 
@@ -55,6 +56,16 @@
 
 /* Highest FUSE opcode counted per opcode in debugfs (FUSE_SYNCFS is 50). */
 #define VTFS_MAX_OPCODE 64
+
+/* How long a request of the driver's own (recovery) may take. */
+#define VTFS_CALL_TIMEOUT_MS 15000
+
+/* pm_policy module parameter and pm= mount option */
+enum vtfs_pm_policy {
+	VTFS_PM_DEFAULT = -1,	/* mount option absent: the module's policy */
+	VTFS_PM_RESTORE,	/* freeze, then recover the session on restore */
+	VTFS_PM_REFUSE,		/* refuse to freeze while mounted */
+};
 
 /**
  * struct vtfs_queue_stats - counters of one virtqueue, shown in debugfs
@@ -183,11 +194,18 @@ enum vtfs_session_state {
  *	live again, oldest first
  * @to_end: fuse requests to end with @dead_error from process context
  * @dead_error: the error requests get in %VTFS_DEAD (negative errno)
+ * @frozen: the device is frozen or its session not recovered yet: held
+ *	requests stay held (under @lock)
  * @end_work: ends @to_end
+ * @release_work: sends held requests once the session is not frozen,
+ *	finding objects again first where a request needs it
  * @forget_work: moves FORGETs from the fuse core's queue to the hiprio queue
+ * @recover_work: recovers the session after a restore (pm.c)
+ * @pm_policy: &enum vtfs_pm_policy from the pm= mount option
  * @init_in: the FUSE_INIT arguments the fuse core sent
  * @init_out: the reply the device gave to them
  * @init_done: @init_in and @init_out are valid
+ * @st: what the fuse core holds, to bring it back after a reset
  */
 struct vtfs_session {
 	struct kref ref;
@@ -200,19 +218,45 @@ struct vtfs_session {
 	struct list_head held;
 	struct list_head to_end;
 	int dead_error;
+	bool frozen;
 
 	struct work_struct end_work;
+	struct work_struct release_work;
 	struct delayed_work forget_work;
+	struct work_struct recover_work;
+	int pm_policy;
 
 	struct fuse_init_in init_in;
 	struct fuse_init_out init_out;
 	bool init_done;
+
+	struct vtfs_state st;
+};
+
+/**
+ * struct vtfs_call - a request of the driver's own (FUSE_INIT, LOOKUP, OPEN,
+ * SETLK during recovery) and its reply
+ * @ref: one for the waiter, one for the request on its way
+ * @done: completed when the reply arrived or the request was cancelled
+ * @error: 0, the device's error, or -EIO for a reply that failed checks
+ * @out_len: bytes of reply payload in @out
+ * @out_size: room in @out
+ * @out: the reply payload (what follows the reply header)
+ */
+struct vtfs_call {
+	struct kref ref;
+	struct completion done;
+	int error;
+	unsigned int out_len;
+	unsigned int out_size;
+	u8 out[];
 };
 
 /**
  * struct vtfs_req - one request on its way to the device and back
  * @list: entry on its queue's waiting or in-ring list
  * @freq: the fuse core's request, or NULL for a driver-built request
+ * @call: the driver's own request waiting for this reply, or NULL (FORGET)
  * @sess: the session of @freq (no reference: @freq pins the connection)
  * @end_work: runs the fuse core's end callback when it may block
  * @in_len: bytes of @buf sent to the device (header and inline arguments)
@@ -230,6 +274,7 @@ struct vtfs_session {
 struct vtfs_req {
 	struct list_head list;
 	struct fuse_req *freq;
+	struct vtfs_call *call;
 	struct vtfs_session *sess;
 	struct work_struct end_work;
 	unsigned int in_len;
@@ -282,6 +327,11 @@ int vtfs_queue_submit_forgets(struct vtfs_queue *q, u64 unique,
 			      const struct fuse_forget_link *head,
 			      unsigned int count);
 bool vtfs_queue_backlogged(struct vtfs_queue *q);
+int vtfs_call(struct vtfs_session *sess, struct vtfs_device *dev, u32 opcode,
+	      u64 nodeid, const struct fuse_in_header *creds,
+	      const void *in1, unsigned int len1,
+	      const void *in2, unsigned int len2,
+	      void *out, unsigned int out_size);
 
 /* session.c */
 struct vtfs_session *vtfs_session_create(struct vtfs_device *dev);
@@ -290,14 +340,19 @@ void vtfs_session_submit(struct vtfs_session *sess, struct fuse_req *req);
 void vtfs_session_park(struct vtfs_session *sess, struct fuse_req *req);
 void vtfs_session_unpark(struct vtfs_session *sess, struct list_head *parked);
 void vtfs_session_hold(struct vtfs_session *sess);
-void vtfs_session_release_held(struct vtfs_session *sess);
 void vtfs_session_kill(struct vtfs_session *sess, int error);
 void vtfs_session_attach(struct vtfs_session *sess);
 void vtfs_session_detach(struct vtfs_session *sess);
 void vtfs_device_kick_forgets(struct vtfs_device *dev);
-void vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
+int vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
+		      struct vtfs_req *vreq);
+int vtfs_session_reply(struct vtfs_session *sess, struct fuse_req *req,
 		       struct vtfs_req *vreq);
-void vtfs_session_replied(struct vtfs_session *sess, struct fuse_req *req);
+void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,
+			  int ret);
+void vtfs_session_kick(struct vtfs_session *sess);
+void vtfs_session_thaw(struct vtfs_session *sess);
+struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess);
 extern const struct fuse_iqueue_ops vtfs_fiq_ops;
 
 /* super.c */

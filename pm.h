@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * virtio_fs.ko: power management (pm.c).
+ * virtio_fs.ko: power management and session recovery (pm.c).
  */
 #ifndef _VTFS_PM_H
 #define _VTFS_PM_H
 
+struct fuse_req;
 struct virtio_device;
 struct vtfs_device;
+struct vtfs_session;
 
 int vtfs_freeze(struct virtio_device *vdev);
 int vtfs_restore(struct virtio_device *vdev);
-void vtfs_pm_cancel(struct vtfs_device *dev);
+void vtfs_pm_init_session(struct vtfs_session *sess);
+void vtfs_pm_cancel_session(struct vtfs_session *sess);
+int vtfs_resolve_request(struct vtfs_session *sess, struct vtfs_device *dev,
+			 struct fuse_req *req);
+const char *vtfs_pm_policy_name(int policy);
 
 #endif /* _VTFS_PM_H */

@@ -64,6 +64,7 @@ static struct vtfs_req *vtfs_req_alloc(unsigned int in_len,
 	if (!vreq)
 		return NULL;
 	vreq->freq = NULL;
+	vreq->call = NULL;
 	vreq->sess = NULL;
 	vreq->in_len = in_len;
 	vreq->out_len = out_len;
@@ -78,7 +79,8 @@ static struct vtfs_req *vtfs_req_alloc(unsigned int in_len,
  * @gfp: allocation context
  *
  * Context: any; does not sleep unless @gfp allows it.
- * Return: the new request, or NULL when memory ran out.
+ * Return: the new request; ERR_PTR(-ENOMEM) when memory ran out; or the
+ * session's reason not to send it (see vtfs_idmap_request()).
  */
 static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 				       struct fuse_req *req, gfp_t gfp)
@@ -91,6 +93,7 @@ static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 	bool reply = test_bit(FR_ISREPLY, &req->flags);
 	unsigned int in_len, out_len = 0, in_pg = 0, out_pg = 0, i, n;
 	struct vtfs_req *vreq;
+	int ret;
 	u8 *p;
 
 	in_len = sizeof(struct fuse_in_header) + vtfs_args_bytes(in_args, n_in);
@@ -105,7 +108,7 @@ static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 
 	vreq = vtfs_req_alloc(in_len, out_len, 2 + in_pg + out_pg, gfp);
 	if (!vreq)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	vreq->freq = req;
 	vreq->sess = sess;
 
@@ -136,7 +139,11 @@ static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 		vreq->nr_in_sg = n;
 	}
 
-	vtfs_session_sent(sess, req, vreq);
+	ret = vtfs_session_sent(sess, req, vreq);
+	if (ret) {
+		kfree(vreq);
+		return ERR_PTR(ret);
+	}
 	return vreq;
 }
 
@@ -146,38 +153,58 @@ static void vtfs_req_free(struct vtfs_req *vreq)
 }
 
 /*
- * Check the reply against the request and copy its inline arguments to the
- * fuse core. The device is not trusted: a reply that does not fit what the
- * request allows fails the request with -EIO.
+ * Check a reply header against the request. The device is not trusted: the
+ * header is copied once to @oh and checked there.
  */
-static int vtfs_req_copy_reply(struct vtfs_req *vreq,
-			       struct fuse_out_header *oh)
+static int vtfs_reply_check_header(struct vtfs_req *vreq,
+				   struct fuse_out_header *oh)
 {
-	unsigned int used = vreq->used;
-	struct fuse_req *req = vreq->freq;
-	struct fuse_args *args = req->args;
-	unsigned int n_out = args->out_numargs - args->out_pages;
-	unsigned int capacity, payload, size, i;
-	struct fuse_arg *last;
-	const u8 *p;
-
 	memcpy(oh, vtfs_req_oh(vreq), sizeof(*oh));
-	if (used < sizeof(*oh) || oh->len < sizeof(*oh) || oh->len > used ||
-	    oh->unique != vtfs_req_ih(vreq)->unique ||
+	if (vreq->used < sizeof(*oh) || oh->len < sizeof(*oh) ||
+	    oh->len > vreq->used || oh->unique != vtfs_req_ih(vreq)->unique ||
 	    oh->error > 0 || oh->error < -MAX_ERRNO)
 		return -EIO;
-	if (oh->error)
-		return oh->len == sizeof(*oh) ? 0 : -EIO;
+	if (oh->error && oh->len != sizeof(*oh))
+		return -EIO;
+	return 0;
+}
 
+/* Check the payload size of a fuse request's reply against its arguments. */
+static int vtfs_reply_check(struct vtfs_req *vreq, struct fuse_out_header *oh)
+{
+	struct fuse_args *args = vreq->freq->args;
+	unsigned int capacity, payload;
+	int ret;
+
+	ret = vtfs_reply_check_header(vreq, oh);
+	if (ret || oh->error)
+		return ret;
+	/* What the device wrote must agree with the header. */
+	vtfs_req_oh(vreq)->len = oh->len;
 	payload = oh->len - sizeof(*oh);
 	capacity = vtfs_args_bytes(args->out_args, args->out_numargs);
 	if (payload > capacity)
 		return -EIO;
-	last = args->out_numargs ? &args->out_args[args->out_numargs - 1] : NULL;
 	if (payload < capacity &&
-	    (!args->out_argvar || capacity - payload > last->size))
+	    (!args->out_argvar ||
+	     capacity - payload > args->out_args[args->out_numargs - 1].size))
 		return -EIO;
+	return 0;
+}
 
+/* Copy a checked reply's inline arguments to the fuse core. */
+static void vtfs_reply_copy(struct vtfs_req *vreq,
+			    const struct fuse_out_header *oh)
+{
+	struct fuse_args *args = vreq->freq->args;
+	unsigned int n_out = args->out_numargs - args->out_pages;
+	unsigned int capacity, payload, size, i;
+	const u8 *p;
+
+	if (oh->error)
+		return;
+	payload = oh->len - sizeof(*oh);
+	capacity = vtfs_args_bytes(args->out_args, args->out_numargs);
 	p = vtfs_req_reply(vreq) + sizeof(*oh);
 	for (i = 0; i < n_out; i++) {
 		size = min(args->out_args[i].size, payload);
@@ -186,7 +213,8 @@ static int vtfs_req_copy_reply(struct vtfs_req *vreq,
 		payload -= size;
 	}
 	if (args->out_argvar)
-		last->size -= capacity - (oh->len - sizeof(*oh));
+		args->out_args[args->out_numargs - 1].size -=
+			capacity - (oh->len - sizeof(*oh));
 
 	if (args->out_pages && args->page_zeroing) {
 		struct fuse_args_pages *ap = container_of(args, typeof(*ap), args);
@@ -202,7 +230,34 @@ static int vtfs_req_copy_reply(struct vtfs_req *vreq,
 			payload -= len;
 		}
 	}
-	return 0;
+}
+
+static void vtfs_call_put_ref(struct kref *ref)
+{
+	kfree(container_of(ref, struct vtfs_call, ref));
+}
+
+/* A driver-built request got its reply (or was cancelled with @error). */
+static void vtfs_call_finish(struct vtfs_req *vreq, int error)
+{
+	struct vtfs_call *call = vreq->call;
+	struct fuse_out_header oh;
+
+	if (!error)
+		error = vtfs_reply_check_header(vreq, &oh);
+	if (!error && oh.len > vreq->out_len)
+		error = -EIO;
+	if (!error) {
+		error = oh.error;
+		call->out_len = min(oh.len - (unsigned int)sizeof(oh),
+				    call->out_size);
+		memcpy(call->out, vtfs_req_reply(vreq) + sizeof(oh),
+		       call->out_len);
+	}
+	call->error = error;
+	complete(&call->done);
+	kref_put(&call->ref, vtfs_call_put_ref);
+	kfree(vreq);
 }
 
 static void vtfs_req_end_work(struct work_struct *work)
@@ -222,25 +277,31 @@ static void vtfs_req_complete(struct vtfs_queue *q, struct vtfs_req *vreq)
 	struct fuse_out_header oh;
 
 	if (!req) {
-		vtfs_req_free(vreq);
+		if (vreq->call)
+			vtfs_call_finish(vreq, 0);
+		else
+			vtfs_req_free(vreq);
 		return;
 	}
 
 	if (test_bit(FR_ISREPLY, &req->flags)) {
-		if (vtfs_req_copy_reply(vreq, &oh)) {
-			pr_warn_ratelimited("%s: %s: bad reply to opcode %u (len %u, used %u, error %d), failing it with EIO\n",
+		if (vtfs_reply_check(vreq, &oh)) {
+			pr_warn_ratelimited("%s: tag %s: bad reply to opcode %u (len %u, used %u, error %d), failing it with EIO\n",
 					    VTFS_NAME, q->dev->tag,
 					    vtfs_req_ih(vreq)->opcode, oh.len,
 					    vreq->used, oh.error);
 			spin_lock(&q->lock);
 			q->stats.bad_replies++;
 			spin_unlock(&q->lock);
-			oh.len = sizeof(oh);
-			oh.unique = req->in.h.unique;
+			oh.error = -EIO;
+		} else if (vtfs_session_reply(vreq->sess, req, vreq)) {
 			oh.error = -EIO;
 		}
+		if (oh.error == -EIO)
+			oh.len = sizeof(oh);
+		vtfs_reply_copy(vreq, &oh);
+		oh.unique = req->in.h.unique;
 		req->out.h = oh;
-		vtfs_session_replied(vreq->sess, req);
 	}
 
 	if (req->args->may_block) {
@@ -373,6 +434,13 @@ static void vtfs_queue_build_unbuilt(struct vtfs_queue *q)
 		spin_unlock(&q->lock);
 
 		vreq = vtfs_req_build(req->fm->fc->iq.priv, req, GFP_NOIO);
+		if (IS_ERR(vreq) && PTR_ERR(vreq) != -ENOMEM) {
+			vtfs_session_reroute(req->fm->fc->iq.priv, req,
+					     PTR_ERR(vreq));
+			continue;
+		}
+		if (IS_ERR(vreq))
+			vreq = NULL;
 
 		spin_lock(&q->lock);
 		if (!vreq || !q->running) {
@@ -528,14 +596,19 @@ void vtfs_queue_stop(struct vtfs_queue *q, struct list_head *parked)
 			list_add_tail(&vreq->freq->list, parked);
 		list_add_tail(&vreq->list, &drop);
 	}
+
 	list_splice_tail_init(&q->unbuilt, parked);
 	q->nr_waiting = 0;
 	q->backoff_ms = VTFS_BACKOFF_MIN_MS;
 	spin_unlock(&q->lock);
 
 	cancel_delayed_work_sync(&q->retry_work);
-	list_for_each_entry_safe(vreq, next, &drop, list)
-		vtfs_req_free(vreq);
+	list_for_each_entry_safe(vreq, next, &drop, list) {
+		if (vreq->call)
+			vtfs_call_finish(vreq, -ESHUTDOWN);
+		else
+			vtfs_req_free(vreq);
+	}
 }
 
 static bool vtfs_queue_idle(struct vtfs_queue *q)
@@ -596,6 +669,10 @@ void vtfs_queue_cancel(struct vtfs_queue *q, int error)
 	list_for_each_entry_safe(vreq, next, &cancelled, list) {
 		struct fuse_req *req = vreq->freq;
 
+		if (vreq->call) {
+			vtfs_call_finish(vreq, error);
+			continue;
+		}
 		vtfs_req_free(vreq);
 		if (req) {
 			req->out.h.error = error;
@@ -661,7 +738,8 @@ struct vtfs_queue *vtfs_pick_queue(struct vtfs_device *dev)
  * Context: any; the fuse core may hold its locks. Never sleeps unless @gfp
  * allows it.
  * Return: 0 when the request is on the ring or waits for it, -ESHUTDOWN when
- * the queue does not accept requests (the caller keeps @req).
+ * the queue does not accept requests, or the session's reason not to send it
+ * (see vtfs_idmap_request()); unless 0, the caller keeps @req.
  */
 int vtfs_queue_submit_fuse(struct vtfs_queue *q, struct vtfs_session *sess,
 			   struct fuse_req *req, gfp_t gfp)
@@ -670,6 +748,11 @@ int vtfs_queue_submit_fuse(struct vtfs_queue *q, struct vtfs_session *sess,
 	bool notify;
 
 	vreq = vtfs_req_build(sess, req, gfp);
+	if (IS_ERR(vreq)) {
+		if (PTR_ERR(vreq) != -ENOMEM)
+			return PTR_ERR(vreq);
+		vreq = NULL;
+	}
 
 	spin_lock(&q->lock);
 	if (!q->running) {
@@ -756,4 +839,99 @@ int vtfs_queue_submit_forgets(struct vtfs_queue *q, u64 unique,
 	notify = vtfs_queue_push_locked(q, vreq);
 	vtfs_queue_unlock_notify(q, notify);
 	return 0;
+}
+
+/**
+ * vtfs_call() - send a request of the driver's own and wait for its reply
+ * @sess: the session whose connection the request belongs to
+ * @dev: the device to send it to
+ * @opcode: FUSE opcode
+ * @nodeid: device nodeid of the request
+ * @creds: uid, gid and pid for the request header, or NULL for root
+ * @in1: first argument
+ * @len1: its size
+ * @in2: second argument, or NULL
+ * @len2: its size
+ * @out: receives the reply payload
+ * @out_size: room in @out
+ *
+ * The request goes to the device whatever the session's state (recovery
+ * runs while the fuse core's requests are held).
+ *
+ * Context: process, may sleep up to VTFS_CALL_TIMEOUT_MS.
+ * Return: bytes of reply payload, or a negative errno: the device's error,
+ * -EIO for a reply that fails checks, -ETIMEDOUT, -ESHUTDOWN or -ENOMEM.
+ */
+int vtfs_call(struct vtfs_session *sess, struct vtfs_device *dev, u32 opcode,
+	      u64 nodeid, const struct fuse_in_header *creds,
+	      const void *in1, unsigned int len1,
+	      const void *in2, unsigned int len2,
+	      void *out, unsigned int out_size)
+{
+	struct fuse_iqueue *fiq = &sess->fc->iq;
+	struct vtfs_queue *q = vtfs_pick_queue(dev);
+	unsigned int in_len = sizeof(struct fuse_in_header) + len1 + len2;
+	unsigned int out_len = sizeof(struct fuse_out_header) + out_size;
+	struct fuse_in_header *ih;
+	struct vtfs_call *call;
+	struct vtfs_req *vreq;
+	bool notify;
+	int ret;
+
+	call = kzalloc(struct_size(call, out, out_size), GFP_KERNEL);
+	vreq = vtfs_req_alloc(in_len, out_len, 2, GFP_KERNEL);
+	if (!call || !vreq) {
+		kfree(call);
+		kfree(vreq);
+		return -ENOMEM;
+	}
+	kref_init(&call->ref);
+	kref_get(&call->ref);
+	init_completion(&call->done);
+	call->out_size = out_size;
+	vreq->call = call;
+
+	ih = vtfs_req_ih(vreq);
+	*ih = (struct fuse_in_header) {
+		.len = in_len,
+		.opcode = opcode,
+		.nodeid = nodeid,
+	};
+	if (creds) {
+		ih->uid = creds->uid;
+		ih->gid = creds->gid;
+		ih->pid = creds->pid;
+	}
+	spin_lock(&fiq->lock);
+	ih->unique = fuse_get_unique(fiq);
+	spin_unlock(&fiq->lock);
+	memcpy(ih + 1, in1, len1);
+	if (len2)
+		memcpy((u8 *)(ih + 1) + len1, in2, len2);
+	sg_init_one(vreq->sg, vreq->buf, in_len);
+	sg_init_one(vreq->sg + 1, vtfs_req_reply(vreq), out_len);
+	vreq->nr_out_sg = 1;
+	vreq->nr_in_sg = 1;
+
+	spin_lock(&q->lock);
+	if (!q->running) {
+		spin_unlock(&q->lock);
+		kfree(vreq);
+		kfree(call);
+		return -ESHUTDOWN;
+	}
+	atomic64_inc(&dev->op_count[opcode % VTFS_MAX_OPCODE]);
+	notify = vtfs_queue_push_locked(q, vreq);
+	vtfs_queue_unlock_notify(q, notify);
+
+	if (!wait_for_completion_timeout(&call->done,
+					 msecs_to_jiffies(VTFS_CALL_TIMEOUT_MS))) {
+		kref_put(&call->ref, vtfs_call_put_ref);
+		return -ETIMEDOUT;
+	}
+	ret = call->error ?: (int)call->out_len;
+	if (!call->error)
+		memcpy(out, call->out, call->out_len);
+	kref_put(&call->ref, vtfs_call_put_ref);
+	return ret;
 }

@@ -4,14 +4,17 @@
  *
  * The fuse core hands requests to the driver through its input-queue
  * callbacks (struct fuse_iqueue_ops). A session decides where each one goes:
- * to a request queue of its device while it is live, to the held list while
- * the device is frozen or being recovered, or back to the core with an error
- * once the device is gone.
+ * to a request queue of its device while it is live; to the held list while
+ * the device is frozen, its session is being recovered, or an object a
+ * request names must be found again first; or back to the fuse core with an
+ * error once the device is gone. Held requests are sent in order by the
+ * release work, which finds objects again where needed (pm.c).
  */
 
 #include <linux/slab.h>
 
 #include "fuse_virtio.h"
+#include "pm.h"
 
 static void vtfs_session_free(struct kref *ref)
 {
@@ -19,6 +22,7 @@ static void vtfs_session_free(struct kref *ref)
 	struct vtfs_device *dev = rcu_dereference_protected(sess->dev, true);
 
 	WARN_ON(!list_empty(&sess->held) || !list_empty(&sess->to_end));
+	vtfs_state_destroy(&sess->st);
 	if (dev)
 		vtfs_device_put(dev);
 	kfree(sess);
@@ -35,13 +39,13 @@ void vtfs_session_put(struct vtfs_session *sess)
 	kref_put(&sess->ref, vtfs_session_free);
 }
 
-static void vtfs_end_reqs(struct list_head *reqs, int error)
+/* End requests with the error each carries in out.h.error. */
+static void vtfs_end_reqs(struct list_head *reqs)
 {
 	struct fuse_req *req, *next;
 
 	list_for_each_entry_safe(req, next, reqs, list) {
 		list_del_init(&req->list);
-		req->out.h.error = error;
 		fuse_request_end(req);
 	}
 }
@@ -51,40 +55,31 @@ static void vtfs_session_end_work(struct work_struct *work)
 	struct vtfs_session *sess = container_of(work, struct vtfs_session,
 						 end_work);
 	LIST_HEAD(reqs);
-	int error;
 
 	spin_lock(&sess->lock);
 	list_splice_init(&sess->to_end, &reqs);
-	error = sess->dead_error;
 	spin_unlock(&sess->lock);
-	vtfs_end_reqs(&reqs, error);
+	vtfs_end_reqs(&reqs);
 }
 
-/* Give forgets taken off the fuse core's queue back to its head. */
-static void vtfs_forgets_unqueue(struct fuse_iqueue *fiq,
-				 struct fuse_forget_link *head)
+/* Queue @req to be ended with @error from process context. */
+static void vtfs_session_end_later(struct vtfs_session *sess,
+				   struct fuse_req *req, int error)
 {
-	struct fuse_forget_link *tail = head;
-
-	while (tail->next)
-		tail = tail->next;
-	spin_lock(&fiq->lock);
-	if (fiq->connected) {
-		tail->next = fiq->forget_list_head.next;
-		fiq->forget_list_head.next = head;
-		if (fiq->forget_list_tail == &fiq->forget_list_head)
-			fiq->forget_list_tail = tail;
-		head = NULL;
-	}
-	spin_unlock(&fiq->lock);
-	while (head) {
-		tail = head->next;
-		kfree(head);
-		head = tail;
-	}
+	lockdep_assert_held(&sess->lock);
+	req->out.h.error = error;
+	list_add_tail(&req->list, &sess->to_end);
+	queue_work(vtfs_wq, &sess->end_work);
 }
 
-static struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess)
+/**
+ * vtfs_session_get_device() - the session's device, with a reference
+ * @sess: the session
+ *
+ * Context: any.
+ * Return: the device, or NULL once the session is detached.
+ */
+struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess)
 {
 	struct vtfs_device *dev;
 
@@ -96,11 +91,21 @@ static struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess)
 	return dev;
 }
 
+static void vtfs_forgets_free(struct fuse_forget_link *head)
+{
+	struct fuse_forget_link *next;
+
+	for (; head; head = next) {
+		next = head->next;
+		kfree(head);
+	}
+}
+
 /*
  * Move FORGETs from the fuse core's queue to the hiprio queue, many per
- * FUSE_BATCH_FORGET. While the hiprio ring is backlogged they stay in the
- * core's queue and pile up into bigger batches; the next hiprio completion
- * runs this again. A dead session drops them.
+ * FUSE_BATCH_FORGET, mapped to what the device session counted. While the
+ * hiprio ring is backlogged they stay in the core's queue and pile up into
+ * bigger batches; the next hiprio completion runs this again.
  */
 static void vtfs_session_forget_work(struct work_struct *work)
 {
@@ -109,46 +114,61 @@ static void vtfs_session_forget_work(struct work_struct *work)
 						 forget_work);
 	struct fuse_iqueue *fiq = &sess->fc->iq;
 	struct vtfs_device *dev = vtfs_session_get_device(sess);
-	struct fuse_forget_link *head, *next;
+	struct fuse_forget_link *head;
 	enum vtfs_session_state state;
-	unsigned int count;
+	unsigned int count, dequeued;
+	bool frozen;
 	u64 unique;
 	int ret;
 
 	for (;;) {
-		state = READ_ONCE(sess->state);
-		if (state == VTFS_HELD ||
-		    (dev && state == VTFS_LIVE &&
-		     vtfs_queue_backlogged(&dev->queues[VTFS_HIPRIO])))
+		spin_lock(&sess->lock);
+		state = sess->state;
+		frozen = sess->frozen;
+		spin_unlock(&sess->lock);
+		if (frozen || (dev && state != VTFS_DEAD &&
+			       vtfs_queue_backlogged(&dev->queues[VTFS_HIPRIO])))
 			break;
 
+		count = 0;
 		spin_lock(&fiq->lock);
-		if (!fiq->forget_list_head.next) {
-			spin_unlock(&fiq->lock);
-			break;
-		}
 		head = fuse_dequeue_forget(fiq, VTFS_FORGET_BATCH, &count);
 		unique = fuse_get_unique(fiq);
 		spin_unlock(&fiq->lock);
-
-		ret = 0;
-		if (dev && state == VTFS_LIVE)
-			ret = vtfs_queue_submit_forgets(&dev->queues[VTFS_HIPRIO],
-							unique, head, count);
-		if (ret) {
-			vtfs_forgets_unqueue(fiq, head);
-			if (ret == -ENOMEM)
-				queue_delayed_work(vtfs_wq, &sess->forget_work,
-						   HZ / 50);
-			break;
+		dequeued = count;
+		if (!dev || state == VTFS_DEAD) {
+			vtfs_forgets_free(head);
+			if (!dequeued)
+				break;
+			continue;
 		}
-		for (; head; head = next) {
-			next = head->next;
-			kfree(head);
+		vtfs_idmap_forget(&sess->st, &head, &count);
+		if (!count) {
+			if (!dequeued)
+				break;
+			continue;
+		}
+		ret = vtfs_queue_submit_forgets(&dev->queues[VTFS_HIPRIO],
+						unique, head, count);
+		vtfs_forgets_free(head);
+		if (ret == -ENOMEM) {
+			queue_delayed_work(vtfs_wq, &sess->forget_work, HZ / 50);
+			break;
 		}
 	}
 	if (dev)
 		vtfs_device_put(dev);
+}
+
+/**
+ * vtfs_session_kick() - have the forget work look for FORGETs to send
+ * @sess: the session
+ *
+ * Context: any.
+ */
+void vtfs_session_kick(struct vtfs_session *sess)
+{
+	mod_delayed_work(vtfs_wq, &sess->forget_work, 0);
 }
 
 /**
@@ -163,9 +183,72 @@ void vtfs_device_kick_forgets(struct vtfs_device *dev)
 
 	rcu_read_lock();
 	sess = rcu_dereference(dev->session);
-	if (sess && READ_ONCE(sess->fc->iq.forget_list_head.next))
-		mod_delayed_work(vtfs_wq, &sess->forget_work, 0);
+	if (sess && (READ_ONCE(sess->fc->iq.forget_list_head.next) ||
+		     READ_ONCE(sess->st.dev_forgets)))
+		vtfs_session_kick(sess);
 	rcu_read_unlock();
+}
+
+/*
+ * Send held requests in order. A request that names an object not found
+ * again since a restore waits here, in place, until it is found (or known
+ * to be gone); the requests behind it wait too, so nothing overtakes it.
+ */
+static void vtfs_session_release_work(struct work_struct *work)
+{
+	struct vtfs_session *sess = container_of(work, struct vtfs_session,
+						 release_work);
+	struct vtfs_device *dev = vtfs_session_get_device(sess);
+	struct fuse_req *req;
+	int ret, tries;
+
+	if (!dev)
+		return;
+	for (;;) {
+		spin_lock(&sess->lock);
+		if (sess->state != VTFS_HELD || sess->frozen) {
+			spin_unlock(&sess->lock);
+			break;
+		}
+		req = list_first_entry_or_null(&sess->held, struct fuse_req,
+					       list);
+		if (!req) {
+			sess->state = VTFS_LIVE;
+			spin_unlock(&sess->lock);
+			break;
+		}
+		list_del_init(&req->list);
+		spin_unlock(&sess->lock);
+
+		for (tries = 0; tries < 3; tries++) {
+			ret = vtfs_queue_submit_fuse(vtfs_pick_queue(dev), sess,
+						     req, GFP_NOIO);
+			if (ret != -EAGAIN)
+				break;
+			ret = vtfs_resolve_request(sess, dev, req);
+			if (ret)
+				break;
+		}
+		if (ret == -ESHUTDOWN) {
+			/* Frozen again meanwhile: it stays first in line. */
+			spin_lock(&sess->lock);
+			if (sess->state == VTFS_DEAD) {
+				vtfs_session_end_later(sess, req,
+						       sess->dead_error);
+			} else {
+				list_add(&req->list, &sess->held);
+			}
+			spin_unlock(&sess->lock);
+			break;
+		}
+		if (ret) {
+			req->out.h.error = ret == VTFS_DONE ? 0 :
+					   ret == -EAGAIN ? -EIO : ret;
+			fuse_request_end(req);
+		}
+	}
+	vtfs_device_put(dev);
+	vtfs_session_kick(sess);
 }
 
 /**
@@ -181,44 +264,81 @@ struct vtfs_session *vtfs_session_create(struct vtfs_device *dev)
 
 	if (!sess)
 		return NULL;
+	if (vtfs_state_init(&sess->st)) {
+		kfree(sess);
+		return NULL;
+	}
 	kref_init(&sess->ref);
 	spin_lock_init(&sess->lock);
 	INIT_LIST_HEAD(&sess->held);
 	INIT_LIST_HEAD(&sess->to_end);
 	INIT_WORK(&sess->end_work, vtfs_session_end_work);
+	INIT_WORK(&sess->release_work, vtfs_session_release_work);
 	INIT_DELAYED_WORK(&sess->forget_work, vtfs_session_forget_work);
+	vtfs_pm_init_session(sess);
 	sess->state = VTFS_HELD;
 	sess->dead_error = -ENOTCONN;
+	sess->pm_policy = VTFS_PM_DEFAULT;
 	kref_get(&dev->ref);
 	RCU_INIT_POINTER(sess->dev, dev);
 	return sess;
 }
 
 /**
- * vtfs_session_park() - keep a request the device cannot take now
+ * vtfs_session_reroute() - deal with a request its queue did not take
  * @sess: its session
  * @req: the request
- *
- * A held session keeps it for later; a dead one ends it with its error.
+ * @ret: why: -ESHUTDOWN (queue stopped), -EAGAIN (an object must be found
+ *	again first), VTFS_DONE (answered without the device) or the error
+ *	to end it with
  *
  * Context: any; the fuse core may hold its locks.
  */
-void vtfs_session_park(struct vtfs_session *sess, struct fuse_req *req)
+void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,
+			  int ret)
 {
 	spin_lock(&sess->lock);
-	if (sess->state == VTFS_HELD) {
+	if (ret != -ESHUTDOWN && ret != -EAGAIN) {
+		vtfs_session_end_later(sess, req, ret == VTFS_DONE ? 0 : ret);
+	} else if (sess->state == VTFS_DEAD) {
+		vtfs_session_end_later(sess, req, sess->dead_error);
+	} else {
+		sess->state = VTFS_HELD;
 		list_add_tail(&req->list, &sess->held);
-		spin_unlock(&sess->lock);
-		return;
+		if (!sess->frozen)
+			queue_work(vtfs_wq, &sess->release_work);
 	}
-	if (sess->state == VTFS_LIVE) {
-		/* A live session whose queue refused: never lose it. */
-		pr_warn_ratelimited("%s: request %u refused by a stopped queue\n",
-				    VTFS_NAME, req->in.h.opcode);
-	}
-	list_add_tail(&req->list, &sess->to_end);
 	spin_unlock(&sess->lock);
-	queue_work(vtfs_wq, &sess->end_work);
+}
+
+/*
+ * FORGET sent as a request (the fuse core does so when it cannot use an
+ * entry of READDIRPLUS): join the core's FORGET queue instead, so that all
+ * forgets are counted in one place and go out in batches.
+ */
+static bool vtfs_session_forget_req(struct vtfs_session *sess,
+				    struct fuse_req *req)
+{
+	const struct fuse_forget_in *in = req->args->in_args[0].value;
+	struct fuse_iqueue *fiq = &sess->fc->iq;
+	struct fuse_forget_link *link;
+
+	link = kzalloc(sizeof(*link), GFP_ATOMIC);
+	if (!link)
+		return false;
+	link->forget_one.nodeid = req->in.h.nodeid;
+	link->forget_one.nlookup = in->nlookup;
+	spin_lock(&fiq->lock);
+	if (fiq->connected) {
+		fiq->forget_list_tail->next = link;
+		fiq->forget_list_tail = link;
+		link = NULL;
+	}
+	spin_unlock(&fiq->lock);
+	kfree(link);
+	vtfs_session_kick(sess);
+	vtfs_session_reroute(sess, req, VTFS_DONE);
+	return true;
 }
 
 /**
@@ -226,13 +346,17 @@ void vtfs_session_park(struct vtfs_session *sess, struct fuse_req *req)
  * @sess: its session
  * @req: the request, already off the fuse core's pending list
  *
- * Context: any; the fuse core may hold fiq->lock's caller's locks (such as
- * fc->bg_lock). Never sleeps.
+ * Context: any; the fuse core may hold its locks (such as fc->bg_lock).
+ * Never sleeps.
  */
 void vtfs_session_submit(struct vtfs_session *sess, struct fuse_req *req)
 {
 	struct vtfs_device *dev;
 	int ret = -ESHUTDOWN;
+
+	if (unlikely(req->in.h.opcode == FUSE_FORGET) &&
+	    vtfs_session_forget_req(sess, req))
+		return;
 
 	rcu_read_lock();
 	dev = rcu_dereference(sess->dev);
@@ -241,11 +365,11 @@ void vtfs_session_submit(struct vtfs_session *sess, struct fuse_req *req)
 					     GFP_ATOMIC);
 	rcu_read_unlock();
 	if (unlikely(ret))
-		vtfs_session_park(sess, req);
+		vtfs_session_reroute(sess, req, ret);
 }
 
 /**
- * vtfs_session_hold() - keep new requests back
+ * vtfs_session_hold() - keep requests back: the device is being frozen
  * @sess: the session
  *
  * Context: process.
@@ -255,7 +379,10 @@ void vtfs_session_hold(struct vtfs_session *sess)
 	spin_lock(&sess->lock);
 	if (sess->state == VTFS_LIVE)
 		sess->state = VTFS_HELD;
+	sess->frozen = true;
 	spin_unlock(&sess->lock);
+	cancel_work_sync(&sess->release_work);
+	cancel_delayed_work_sync(&sess->forget_work);
 }
 
 /**
@@ -267,66 +394,37 @@ void vtfs_session_hold(struct vtfs_session *sess)
  */
 void vtfs_session_unpark(struct vtfs_session *sess, struct list_head *parked)
 {
+	struct fuse_req *req, *next;
+
 	spin_lock(&sess->lock);
-	if (sess->state == VTFS_HELD) {
+	if (sess->state != VTFS_DEAD) {
+		sess->state = VTFS_HELD;
 		list_splice_init(parked, &sess->held);
-		spin_unlock(&sess->lock);
-		return;
+	} else {
+		list_for_each_entry_safe(req, next, parked, list) {
+			list_del(&req->list);
+			vtfs_session_end_later(sess, req, sess->dead_error);
+		}
 	}
-	list_splice_init(parked, &sess->to_end);
 	spin_unlock(&sess->lock);
-	queue_work(vtfs_wq, &sess->end_work);
 }
 
 /**
- * vtfs_session_release_held() - make a held session live again
+ * vtfs_session_thaw() - the device serves the session again
  * @sess: the session
  *
- * Sends the held requests, oldest first. Requests that arrive meanwhile
- * queue up behind them, so nothing overtakes a held request.
+ * Held requests go out, in order, from the release work.
  *
  * Context: process.
  */
-void vtfs_session_release_held(struct vtfs_session *sess)
+void vtfs_session_thaw(struct vtfs_session *sess)
 {
-	struct vtfs_device *dev;
-	struct fuse_req *req;
-	LIST_HEAD(batch);
-
-	for (;;) {
-		spin_lock(&sess->lock);
-		if (sess->state != VTFS_HELD) {
-			spin_unlock(&sess->lock);
-			return;
-		}
-		if (list_empty(&sess->held)) {
-			sess->state = VTFS_LIVE;
-			spin_unlock(&sess->lock);
-			break;
-		}
-		list_splice_init(&sess->held, &batch);
-		spin_unlock(&sess->lock);
-
-		rcu_read_lock();
-		dev = rcu_dereference(sess->dev);
-		while ((req = list_first_entry_or_null(&batch, struct fuse_req,
-						       list))) {
-			list_del_init(&req->list);
-			if (!dev || vtfs_queue_submit_fuse(vtfs_pick_queue(dev),
-							   sess, req,
-							   GFP_ATOMIC)) {
-				list_add(&req->list, &batch);
-				break;
-			}
-		}
-		rcu_read_unlock();
-		if (!list_empty(&batch)) {
-			/* The queues stopped again: keep the rest in order. */
-			vtfs_session_unpark(sess, &batch);
-			return;
-		}
-	}
-	mod_delayed_work(vtfs_wq, &sess->forget_work, 0);
+	spin_lock(&sess->lock);
+	sess->frozen = false;
+	if (sess->state == VTFS_HELD)
+		queue_work(vtfs_wq, &sess->release_work);
+	spin_unlock(&sess->lock);
+	vtfs_session_kick(sess);
 }
 
 /**
@@ -341,13 +439,18 @@ void vtfs_session_release_held(struct vtfs_session *sess)
  */
 void vtfs_session_kill(struct vtfs_session *sess, int error)
 {
+	struct fuse_req *req, *next;
+
 	spin_lock(&sess->lock);
 	sess->state = VTFS_DEAD;
+	sess->frozen = false;
 	sess->dead_error = error;
-	list_splice_tail_init(&sess->held, &sess->to_end);
+	list_for_each_entry_safe(req, next, &sess->held, list) {
+		list_del(&req->list);
+		vtfs_session_end_later(sess, req, error);
+	}
 	spin_unlock(&sess->lock);
-	queue_work(vtfs_wq, &sess->end_work);
-	mod_delayed_work(vtfs_wq, &sess->forget_work, 0);
+	vtfs_session_kick(sess);
 }
 
 /**
@@ -361,7 +464,10 @@ void vtfs_session_attach(struct vtfs_session *sess)
 	struct vtfs_device *dev = rcu_dereference_protected(sess->dev, true);
 
 	lockdep_assert_held(&dev->lock);
+	spin_lock(&sess->lock);
 	sess->state = dev->queues_up ? VTFS_LIVE : VTFS_HELD;
+	sess->frozen = !dev->queues_up;
+	spin_unlock(&sess->lock);
 	rcu_assign_pointer(dev->session, sess);
 }
 
@@ -388,46 +494,55 @@ void vtfs_session_detach(struct vtfs_session *sess)
 			  -ENOTCONN);
 	rcu_assign_pointer(sess->dev, NULL);
 	synchronize_rcu();
+	vtfs_pm_cancel_session(sess);
+	cancel_work_sync(&sess->release_work);
 	cancel_delayed_work_sync(&sess->forget_work);
 	flush_work(&sess->end_work);
 	vtfs_device_put(dev);
 }
 
 /**
- * vtfs_session_sent() - look at a request on its way to the device
+ * vtfs_session_sent() - a request is on its way to the device
  * @sess: its session
  * @req: the fuse core's request
- * @vreq: the request as the device will see it
+ * @vreq: the request as the device will see it; ids are mapped in place
  *
  * Context: any; must not sleep.
+ * Return: 0 to send it, or the reason not to (see vtfs_idmap_request()).
  */
-void vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
-		       struct vtfs_req *vreq)
+int vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
+		      struct vtfs_req *vreq)
 {
 	const struct fuse_in_arg *arg = &req->args->in_args[0];
 
 	if (unlikely(req->in.h.opcode == FUSE_INIT) &&
 	    arg->size >= sizeof(sess->init_in))
 		memcpy(&sess->init_in, arg->value, sizeof(sess->init_in));
+	return vtfs_idmap_request(sess, req, vreq);
 }
 
 /**
- * vtfs_session_replied() - look at a reply the fuse core is about to get
+ * vtfs_session_reply() - a checked reply is about to reach the fuse core
  * @sess: the session
- * @req: the request; its reply arguments are in place
+ * @req: the request
+ * @vreq: the request and its reply, still in the driver's buffer
  *
  * Context: process.
+ * Return: 0, or -EIO when the reply cannot be passed on.
  */
-void vtfs_session_replied(struct vtfs_session *sess, struct fuse_req *req)
+int vtfs_session_reply(struct vtfs_session *sess, struct fuse_req *req,
+		       struct vtfs_req *vreq)
 {
-	const struct fuse_arg *arg = &req->args->out_args[0];
+	struct fuse_out_header *oh = vtfs_req_oh(vreq);
 
-	if (unlikely(req->in.h.opcode == FUSE_INIT) && !req->out.h.error) {
+	if (unlikely(req->in.h.opcode == FUSE_INIT) && !oh->error) {
 		memset(&sess->init_out, 0, sizeof(sess->init_out));
-		memcpy(&sess->init_out, arg->value,
-		       min_t(size_t, arg->size, sizeof(sess->init_out)));
+		memcpy(&sess->init_out, oh + 1,
+		       min_t(size_t, oh->len - sizeof(*oh),
+			     sizeof(sess->init_out)));
 		sess->init_done = true;
 	}
+	return vtfs_state_reply(sess, req, vreq);
 }
 
 static void vtfs_fiq_wake_pending(struct fuse_iqueue *fiq)
@@ -454,7 +569,7 @@ static void vtfs_fiq_wake_forget(struct fuse_iqueue *fiq)
 	struct vtfs_session *sess = fiq->priv;
 
 	spin_unlock(&fiq->lock);
-	mod_delayed_work(vtfs_wq, &sess->forget_work, 0);
+	vtfs_session_kick(sess);
 }
 
 /*

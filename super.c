@@ -14,9 +14,21 @@
 
 #include "fuse_virtio.h"
 
+/* The fuse core's mount context and this driver's own options. */
+struct vtfs_fs_context {
+	struct fuse_fs_context fuse;
+	int pm_policy;
+};
+
+static struct vtfs_fs_context *vtfs_fsc(struct fs_context *fsc)
+{
+	return container_of(fsc->fs_private, struct vtfs_fs_context, fuse);
+}
+
 enum {
 	OPT_DAX,
 	OPT_DAX_MODE,
+	OPT_PM,
 };
 
 static const struct constant_table vtfs_dax_modes[] = {
@@ -26,29 +38,39 @@ static const struct constant_table vtfs_dax_modes[] = {
 	{}
 };
 
+static const struct constant_table vtfs_pm_policies[] = {
+	{ "restore", VTFS_PM_RESTORE },
+	{ "refuse", VTFS_PM_REFUSE },
+	{}
+};
+
 static const struct fs_parameter_spec vtfs_fs_params[] = {
 	fsparam_flag("dax", OPT_DAX),
 	fsparam_enum("dax", OPT_DAX_MODE, vtfs_dax_modes),
+	fsparam_enum("pm", OPT_PM, vtfs_pm_policies),
 	{}
 };
 
 static int vtfs_parse_param(struct fs_context *fsc, struct fs_parameter *param)
 {
-	struct fuse_fs_context *ctx = fsc->fs_private;
+	struct vtfs_fs_context *ctx = vtfs_fsc(fsc);
 	struct fs_parse_result result;
 	int opt;
 
 	opt = fs_parse(fsc, vtfs_fs_params, param, &result);
 	if (opt == OPT_DAX)
-		ctx->dax_mode = FUSE_DAX_ALWAYS;
+		ctx->fuse.dax_mode = FUSE_DAX_ALWAYS;
 	else if (opt == OPT_DAX_MODE)
-		ctx->dax_mode = result.uint_32;
+		ctx->fuse.dax_mode = result.uint_32;
+	else if (opt == OPT_PM)
+		ctx->pm_policy = result.uint_32;
 	return opt < 0 ? opt : 0;
 }
 
 static void vtfs_free_fsc(struct fs_context *fsc)
 {
-	kfree(fsc->fs_private);
+	if (fsc->fs_private)
+		kfree(vtfs_fsc(fsc));
 }
 
 static struct vtfs_session *vtfs_fm_session(struct fuse_mount *fm)
@@ -133,6 +155,7 @@ static struct fuse_mount *vtfs_new_connection(struct fs_context *fsc,
 		return NULL;
 	}
 
+	sess->pm_policy = vtfs_fsc(fsc)->pm_policy;
 	/* From here on the connection owns the session reference. */
 	fuse_conn_init(fc, fm, fsc->user_ns, &vtfs_fiq_ops, sess);
 	fc->release = fuse_free_conn;
@@ -235,7 +258,7 @@ static const struct fs_context_operations vtfs_context_ops = {
 
 static int vtfs_init_fs_context(struct fs_context *fsc)
 {
-	struct fuse_fs_context *ctx;
+	struct vtfs_fs_context *ctx;
 
 	if (fsc->purpose == FS_CONTEXT_FOR_SUBMOUNT)
 		return fuse_init_fs_context_submount(fsc);
@@ -243,7 +266,8 @@ static int vtfs_init_fs_context(struct fs_context *fsc)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	fsc->fs_private = ctx;
+	ctx->pm_policy = VTFS_PM_DEFAULT;
+	fsc->fs_private = &ctx->fuse;
 	fsc->ops = &vtfs_context_ops;
 	return 0;
 }

@@ -395,7 +395,6 @@ static void vtfs_remove(struct virtio_device *vdev)
 	vtfs_device_unregister(dev);
 
 	mutex_lock(&dev->lock);
-	vtfs_pm_cancel(dev);
 	sess = rcu_dereference_protected(dev->session,
 					 lockdep_is_held(&dev->lock));
 	if (sess)
@@ -439,9 +438,14 @@ static int __init vtfs_init(void)
 {
 	int ret;
 
+	ret = vtfs_state_module_init();
+	if (ret)
+		return ret;
 	vtfs_wq = alloc_workqueue(VTFS_NAME, WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
-	if (!vtfs_wq)
-		return -ENOMEM;
+	if (!vtfs_wq) {
+		ret = -ENOMEM;
+		goto exit_state;
+	}
 
 	ret = -ENOMEM;
 	vtfs_kset = kset_create_and_add("virtiofs", NULL, fs_kobj);
@@ -464,6 +468,8 @@ remove_debugfs:
 	kset_unregister(vtfs_kset);
 destroy_wq:
 	destroy_workqueue(vtfs_wq);
+exit_state:
+	vtfs_state_module_exit();
 	return ret;
 }
 
@@ -474,6 +480,7 @@ static void __exit vtfs_exit(void)
 	vtfs_debugfs_exit();
 	kset_unregister(vtfs_kset);
 	destroy_workqueue(vtfs_wq);
+	vtfs_state_module_exit();
 }
 
 module_init(vtfs_init);
