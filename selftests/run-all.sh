@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-all.sh: `make check` (one test), then one guest boot per line of
+# suites/MANIFEST (or only the suites named on the command line), and the
+# total as the last line: "N passed, N failed".
+#
+#   run-all.sh --kver KVER --build build/<kver> [--module ours|intree|FILE]
+#              [--manifest FILE] [--no-check] [--timeout SEC] [SUITE...]
+#
+# A MANIFEST line is a suite name and vm/run.sh options, split like shell
+# words; '#' starts a comment. A suite may appear on several lines. A suite
+# named on the command line runs with every MANIFEST line that names it, or
+# once with default options if none does.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
+
+kver='' build='' module='' manifest=$here/suites/MANIFEST check=1 timeout=''
+only=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) kver=$2; shift 2 ;;
+	--build) build=$2; shift 2 ;;
+	--module) module=$2; shift 2 ;;
+	--manifest) manifest=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--no-check) check=0; shift ;;
+	-h | --help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-*) echo "run-all.sh: unknown option $1" >&2; exit 2 ;;
+	*) only+=("$1"); shift ;;
+	esac
+done
+[ -n "$kver" ] || kver=$("$top/scripts/kver.sh")
+[ -n "$build" ] || build=$top/build/$kver
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+logs=$build/vm/logs
+mkdir -p "$logs"
+
+passed=0 failed=0
+summary=()
+tmp=$(mktemp -d /tmp/vfs-runall.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+hms() {
+	printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+}
+
+# ------------------------------------------------------------ make check
+if [ "$check" = 1 ]; then
+	echo "# run-all: make check"
+	t0=$(date +%s)
+	if make -C "$top" --no-print-directory KVER="$kver" check 2>&1 | tee "$logs/make-check.log"; then
+		passed=$((passed + 1))
+		res="ok"
+	else
+		failed=$((failed + 1))
+		res="FAILED"
+	fi
+	d=$(($(date +%s) - t0))
+	summary+=("$(printf '%-44s %-8s %s' "make check" "$res" "$(hms "$d")")")
+fi
+
+# ------------------------------------------------------------ boots
+boots=()
+if [ -r "$manifest" ]; then
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%%#*}
+		[ -n "${line//[[:space:]]/}" ] || continue
+		boots+=("$line")
+	done <"$manifest"
+else
+	echo "# run-all: no manifest $manifest" >&2
+fi
+
+if [ ${#only[@]} -gt 0 ]; then
+	sel=()
+	for s in "${only[@]}"; do
+		found=0
+		for b in "${boots[@]}"; do
+			eval "set -- $b"
+			if [ "$1" = "$s" ]; then
+				sel+=("$b")
+				found=1
+			fi
+		done
+		[ "$found" = 1 ] || sel+=("$s")
+	done
+	boots=("${sel[@]}")
+fi
+
+n=0
+for b in "${boots[@]}"; do
+	n=$((n + 1))
+	eval "set -- $b"
+	suite=$1
+	shift
+	opts=("$@")
+	# shellcheck disable=SC2086 # squeeze the blanks of the line
+	label=$(set -f; echo $b)
+	tag=$(printf '%02d-%s' "$n" "$suite")
+	args=(--kver "$kver" --build "$build" --suite "$suite"
+		--log-dir "$logs/$tag" --result "$tmp/$tag.result")
+	[ -z "$module" ] || args+=(--module "$module")
+	[ -z "$timeout" ] || args+=(--timeout "$timeout")
+	echo
+	echo "# run-all: [$n/${#boots[@]}] $label"
+	t0=$(date +%s)
+	"$here/vm/run.sh" "${args[@]}" "${opts[@]}"
+	rc=$?
+	d=$(($(date +%s) - t0))
+	p=0 f=0
+	if [ -r "$tmp/$tag.result" ]; then
+		p=$(sed -n 's/^passed=//p' "$tmp/$tag.result")
+		f=$(sed -n 's/^failed=//p' "$tmp/$tag.result")
+	fi
+	# A boot that failed without saying why (bad options, harness error)
+	# still counts as a failure.
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	res="ok"
+	[ "$f" = 0 ] || res="FAILED"
+	echo "# run-all: $label: $p passed, $f failed in $(hms "$d")"
+	summary+=("$(printf '%-44s %-8s %s  (%d passed, %d failed; logs %s)' \
+		"${label:0:44}" "$res" "$(hms "$d")" "$p" "$f" "$logs/$tag")")
+done
+
+echo
+echo "# run-all: summary"
+for s in "${summary[@]}"; do
+	echo "#   $s"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
