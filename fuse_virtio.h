@@ -106,7 +106,7 @@ struct vtfs_queue_stats {
  * @dev: the device this queue belongs to
  * @done_work: harvests completions, then refills the ring from @waiting
  * @retry_work: the bounded backoff fallback (see VTFS_BACKOFF_MIN_MS)
- * @idle: woken when @in_flight drops to zero
+ * @idle: woken when @in_flight and @nr_waiting drop to zero
  * @index: 0 for hiprio, 1.. for request queues
  * @name: virtqueue name
  */
@@ -201,6 +201,7 @@ enum vtfs_session_state {
  *	finding objects again first where a request needs it
  * @forget_work: moves FORGETs from the fuse core's queue to the hiprio queue
  * @recover_work: recovers the session after a restore (pm.c)
+ * @resolve_work: finds the remaining objects again after that (pm.c)
  * @pm_policy: &enum vtfs_pm_policy from the pm= mount option
  * @init_in: the FUSE_INIT arguments the fuse core sent
  * @init_out: the reply the device gave to them
@@ -224,6 +225,7 @@ struct vtfs_session {
 	struct work_struct release_work;
 	struct delayed_work forget_work;
 	struct work_struct recover_work;
+	struct work_struct resolve_work;
 	int pm_policy;
 
 	struct fuse_init_in init_in;
@@ -308,6 +310,8 @@ void vtfs_device_put(struct vtfs_device *dev);
 int vtfs_queues_create(struct vtfs_device *dev);
 int vtfs_queues_quiesce(struct vtfs_device *dev, unsigned long timeout,
 			struct list_head *parked, u32 *stuck);
+int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
+		      u32 *stuck);
 void vtfs_queues_restart(struct vtfs_device *dev);
 void vtfs_queues_destroy(struct vtfs_device *dev, int error);
 
@@ -322,7 +326,7 @@ u32 vtfs_queue_oldest_opcode(struct vtfs_queue *q);
 void vtfs_vq_done(struct virtqueue *vq);
 struct vtfs_queue *vtfs_pick_queue(struct vtfs_device *dev);
 int vtfs_queue_submit_fuse(struct vtfs_queue *q, struct vtfs_session *sess,
-			   struct fuse_req *req, gfp_t gfp);
+			   struct fuse_req *req, gfp_t gfp, unsigned int flags);
 int vtfs_queue_submit_forgets(struct vtfs_queue *q, u64 unique,
 			      const struct fuse_forget_link *head,
 			      unsigned int count);
@@ -345,7 +349,7 @@ void vtfs_session_attach(struct vtfs_session *sess);
 void vtfs_session_detach(struct vtfs_session *sess);
 void vtfs_device_kick_forgets(struct vtfs_device *dev);
 int vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
-		      struct vtfs_req *vreq);
+		      struct vtfs_req *vreq, unsigned int flags);
 int vtfs_session_reply(struct vtfs_session *sess, struct fuse_req *req,
 		       struct vtfs_req *vreq);
 void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,

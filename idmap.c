@@ -38,7 +38,25 @@ int vtfs_state_bind_dev(struct vtfs_state *st, struct vtfs_node *node,
 	if (xa_err(xa_store(&st->dev_nodes, dev_nodeid, node, GFP_NOIO)))
 		return -ENOMEM;
 	WRITE_ONCE(node->dev_nodeid, dev_nodeid);
+	vtfs_node_clear_pending(st, node);
 	return 0;
+}
+
+/**
+ * vtfs_state_unbind_dev() - the device id of @node now names another object
+ * @st: the state, locked
+ * @node: the node; it must be found again
+ */
+void vtfs_state_unbind_dev(struct vtfs_state *st, struct vtfs_node *node)
+{
+	lockdep_assert_held(&st->lock);
+	xa_cmpxchg(&st->dev_nodes, node->dev_nodeid, node, NULL, 0);
+	WRITE_ONCE(node->dev_nodeid, 0);
+	if ((node->flags & VTFS_NODE_INDEXED) &&
+	    !(node->flags & (VTFS_NODE_STALE | VTFS_NODE_PENDING))) {
+		node->flags |= VTFS_NODE_PENDING;
+		WRITE_ONCE(st->nr_pending, st->nr_pending + 1);
+	}
 }
 
 /**
@@ -51,6 +69,7 @@ void vtfs_state_mark_stale(struct vtfs_state *st, struct vtfs_node *node)
 	lockdep_assert_held(&st->lock);
 	if (node->flags & (VTFS_NODE_STALE | VTFS_NODE_ROOT))
 		return;
+	vtfs_node_clear_pending(st, node);
 	WRITE_ONCE(node->flags, node->flags | VTFS_NODE_STALE);
 	st->recovery.stale_nodes++;
 }
@@ -103,8 +122,7 @@ u64 vtfs_idmap_reply_node(struct vtfs_state *st, struct vtfs_node *parent,
 		if (node && !vtfs_same_object(node, attr) &&
 		    !(node->flags & VTFS_NODE_ROOT)) {
 			/* The device reused the id: the old node loses it. */
-			xa_erase(&st->dev_nodes, dev_nodeid);
-			WRITE_ONCE(node->dev_nodeid, 0);
+			vtfs_state_unbind_dev(st, node);
 			node = NULL;
 		}
 		if (!node && parent && name)
@@ -292,11 +310,19 @@ static int vtfs_map_body(struct vtfs_state *st, u32 opcode, void *in)
 	return 0;
 }
 
+/* Requests that name an existing object by (directory, name). */
+static bool vtfs_names_op(u32 opcode)
+{
+	return opcode == FUSE_UNLINK || opcode == FUSE_RMDIR ||
+	       opcode == FUSE_RENAME || opcode == FUSE_RENAME2;
+}
+
 /**
  * vtfs_idmap_request() - map the ids of a request to the device's
  * @sess: the session
  * @req: the fuse core's request
  * @vreq: the request as the device will see it (mapped in place)
+ * @flags: VTFS_NAMES_FOUND once the objects its names lead to were found
  *
  * Context: any; must not sleep. The state is read under RCU.
  * Return: 0; -EAGAIN when an object must be found again first (process
@@ -304,7 +330,7 @@ static int vtfs_map_body(struct vtfs_state *st, u32 opcode, void *in)
  * device; or the negative errno to end the request with.
  */
 int vtfs_idmap_request(struct vtfs_session *sess, struct fuse_req *req,
-		       struct vtfs_req *vreq)
+		       struct vtfs_req *vreq, unsigned int flags)
 {
 	struct vtfs_state *st = &sess->st;
 	struct fuse_in_header *ih = vtfs_req_ih(vreq);
@@ -312,6 +338,16 @@ int vtfs_idmap_request(struct vtfs_session *sess, struct fuse_req *req,
 
 	if (likely(!READ_ONCE(st->epoch)))
 		return 0;
+
+	/*
+	 * A device may need the object a name leads to known in its session
+	 * before it unlinks or renames it (the C virtiofsd fails with EIO
+	 * otherwise). While objects wait to be found again, such requests
+	 * take the slow path, where names can be looked at.
+	 */
+	if (vtfs_names_op(ih->opcode) && READ_ONCE(st->nr_pending) &&
+	    !(flags & VTFS_NAMES_FOUND))
+		return -EAGAIN;
 
 	rcu_read_lock();
 	ret = vtfs_map_body(st, ih->opcode, ih + 1);

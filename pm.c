@@ -2,8 +2,9 @@
 /*
  * virtio_fs.ko: freeze, restore and session recovery.
  *
- * Freeze holds new requests, waits a bounded time for those on the rings
- * and takes the queues down with the helpers remove uses. Restore brings
+ * Freeze holds new requests, waits a bounded time for those on the rings,
+ * gives back the locks and handles the device holds for the session, and
+ * takes the queues down with the helpers remove uses. Restore brings
  * them back with the helpers probe uses and recovers the session in the
  * background, so resume is not held up; requests wait until it is done.
  *
@@ -19,8 +20,9 @@
  *  3. takes every lock the guest holds again, without blocking.
  *
  * Other objects are found again lazily, when a request names them
- * (vtfs_resolve_request()), so that recovery time grows with open handles
- * and locks, not with the number of cached inodes. What cannot be found
+ * (vtfs_resolve_request()), and by a background walk once the session runs
+ * again, so that recovery time grows with open handles and locks, not with
+ * the number of cached inodes. What cannot be found
  * again fails alone: ESTALE for a gone or replaced object, EIO for I/O
  * through a file whose lock another owner took meanwhile.
  */
@@ -185,6 +187,48 @@ static int vtfs_resolve_node(struct vtfs_session *sess,
 	return -ESTALE;
 }
 
+/* Find @node again if it waits to be; @node is pinned by the caller. */
+static int vtfs_resolve_pinned(struct vtfs_session *sess,
+			       struct vtfs_device *dev, struct vtfs_node *node)
+{
+	struct vtfs_state *st = &sess->st;
+	int ret;
+
+	ret = vtfs_resolve_node(sess, dev, node);
+	mutex_lock(&st->lock);
+	node->refs--;
+	vtfs_node_release(st, node);
+	mutex_unlock(&st->lock);
+	return ret == -ESTALE ? 0 : ret;
+}
+
+/*
+ * The object (@dir, in_args[@arg] of @req) names: pin it if it waits to be
+ * found again.
+ */
+static struct vtfs_node *vtfs_named_pending(struct vtfs_state *st,
+					    struct fuse_req *req, u64 dir,
+					    unsigned int arg)
+{
+	const struct fuse_in_arg *in = &req->args->in_args[arg];
+	struct vtfs_node *parent, *node = NULL;
+	struct vtfs_alias *alias;
+
+	if (arg >= req->args->in_numargs || in->size < 2)
+		return NULL;
+	mutex_lock(&st->lock);
+	parent = vtfs_node_find(st, dir);
+	if (parent)
+		node = vtfs_name_lookup(st, parent, in->value,
+					strnlen(in->value, in->size), &alias);
+	if (node && (node->flags & VTFS_NODE_PENDING))
+		node->refs++;
+	else
+		node = NULL;
+	mutex_unlock(&st->lock);
+	return node;
+}
+
 /**
  * vtfs_resolve_request() - find again the objects a held request names
  * @sess: the session
@@ -199,29 +243,45 @@ int vtfs_resolve_request(struct vtfs_session *sess, struct vtfs_device *dev,
 			 struct fuse_req *req)
 {
 	struct vtfs_state *st = &sess->st;
+	const void *in0 = req->args->in_args[0].value;
+	struct vtfs_node *named[2] = {};
 	struct vtfs_node *node;
 	unsigned int i, n;
 	u64 ids[2];
-	int ret;
+	int ret = 0;
 
 	n = vtfs_idmap_missing(sess, req, ids, ARRAY_SIZE(ids));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		mutex_lock(&st->lock);
 		node = vtfs_node_find(st, ids[i]);
 		if (node)
 			node->refs++;
 		mutex_unlock(&st->lock);
-		if (!node)
-			continue;
-		ret = vtfs_resolve_node(sess, dev, node);
-		mutex_lock(&st->lock);
-		node->refs--;
-		vtfs_node_release(st, node);
-		mutex_unlock(&st->lock);
-		if (ret && ret != -ESTALE)
-			return ret;
+		if (node)
+			ret = vtfs_resolve_pinned(sess, dev, node);
 	}
-	return 0;
+
+	/* The objects an unlink or rename names must be known too. */
+	switch (req->in.h.opcode) {
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+		named[0] = vtfs_named_pending(st, req, req->in.h.nodeid, 0);
+		break;
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+		named[0] = vtfs_named_pending(st, req, req->in.h.nodeid, 1);
+		named[1] = vtfs_named_pending(st, req,
+					      ((const struct fuse_rename_in *)in0)->newdir,
+					      2);
+		break;
+	}
+	for (i = 0; i < ARRAY_SIZE(named); i++)
+		if (named[i]) {
+			int nret = vtfs_resolve_pinned(sess, dev, named[i]);
+
+			ret = ret ?: nret;
+		}
+	return ret;
 }
 
 static u64 vtfs_init_flags(const struct fuse_init_out *out)
@@ -337,6 +397,35 @@ static struct vtfs_handle *vtfs_lock_handle(struct vtfs_state *st,
 	return NULL;
 }
 
+/*
+ * Close one handle on the device; it is open again after the restore.
+ * Return: the result of the request (-ETIMEDOUT: the device stopped
+ * answering, do not ask it more).
+ */
+static int vtfs_close_device_handle(struct vtfs_session *sess,
+				    struct vtfs_device *dev,
+				    struct vtfs_handle *h)
+{
+	struct fuse_in_header creds = {
+		.uid = h->uid, .gid = h->gid, .pid = h->pid,
+	};
+	struct fuse_release_in rel = {
+		.fh = h->dev_fh,
+		.flags = h->open_flags,
+	};
+	int ret;
+
+	if (h->state == VTFS_HANDLE_STALE || h->state == VTFS_HANDLE_PENDING)
+		return 0;
+	ret = vtfs_call(sess, dev, h->dir ? FUSE_RELEASEDIR : FUSE_RELEASE,
+			h->node->dev_nodeid, &creds, &rel, sizeof(rel), NULL,
+			0, NULL, 0);
+	mutex_lock(&sess->st.lock);
+	WRITE_ONCE(h->state, VTFS_HANDLE_PENDING);
+	mutex_unlock(&sess->st.lock);
+	return ret;
+}
+
 /* Step 3, for one owner's locks on one node. */
 static void vtfs_recover_lockrec(struct vtfs_session *sess,
 				 struct vtfs_device *dev,
@@ -438,6 +527,47 @@ static void vtfs_recover_work(struct work_struct *work)
 			VTFS_NAME, dev->tag, r->duration_us / 1000, r->handles,
 			r->stale_handles, r->locks, r->lost_locks);
 		vtfs_session_thaw(sess);
+		queue_work(system_unbound_wq, &sess->resolve_work);
+	}
+	vtfs_device_put(dev);
+}
+
+/*
+ * After a recovery, find the remaining objects again in the background, so
+ * that stale ones show up soon and requests soon take the fast path again
+ * (see vtfs_idmap_request()). Stops when the session is frozen or dead.
+ */
+static void vtfs_background_resolve_work(struct work_struct *work)
+{
+	struct vtfs_session *sess = container_of(work, struct vtfs_session,
+						 resolve_work);
+	struct vtfs_device *dev = vtfs_session_get_device(sess);
+	struct vtfs_state *st = &sess->st;
+	struct vtfs_node *node;
+	unsigned long id = 0;
+	bool go_on;
+
+	if (!dev)
+		return;
+	for (;;) {
+		spin_lock(&sess->lock);
+		go_on = !sess->frozen && sess->state != VTFS_DEAD;
+		spin_unlock(&sess->lock);
+		if (!go_on || !READ_ONCE(st->nr_pending))
+			break;
+		mutex_lock(&st->lock);
+		node = xa_find(&st->nodes, &id, ULONG_MAX, XA_PRESENT);
+		while (node && !(node->flags & VTFS_NODE_PENDING))
+			node = xa_find_after(&st->nodes, &id, ULONG_MAX,
+					     XA_PRESENT);
+		if (node)
+			node->refs++;
+		mutex_unlock(&st->lock);
+		if (!node)
+			break;
+		if (vtfs_resolve_pinned(sess, dev, node))
+			break;
+		cond_resched();
 	}
 	vtfs_device_put(dev);
 }
@@ -451,6 +581,7 @@ static void vtfs_recover_work(struct work_struct *work)
 void vtfs_pm_init_session(struct vtfs_session *sess)
 {
 	INIT_WORK(&sess->recover_work, vtfs_recover_work);
+	INIT_WORK(&sess->resolve_work, vtfs_background_resolve_work);
 }
 
 /**
@@ -462,6 +593,48 @@ void vtfs_pm_init_session(struct vtfs_session *sess)
 void vtfs_pm_cancel_session(struct vtfs_session *sess)
 {
 	cancel_work_sync(&sess->recover_work);
+	cancel_work_sync(&sess->resolve_work);
+}
+
+/*
+ * Give back what the device holds for the session before it is reset: the
+ * locks and the open handles. It would lose them anyway; closing them first
+ * keeps it from holding on to them. The C virtiofsd, for one, keeps the
+ * open files of a session it initializes again, with their flock locks.
+ * Errors do not matter here: the reset follows.
+ */
+static void vtfs_close_device_session(struct vtfs_session *sess,
+				      struct vtfs_device *dev)
+{
+	struct vtfs_state *st = &sess->st;
+	struct fuse_lk_in unlock = {
+		.lk = { .start = 0, .end = OFFSET_MAX, .type = VTFS_UNLCK },
+	};
+	struct vtfs_lockrec *rec;
+	struct vtfs_handle *h;
+	unsigned long id;
+	unsigned int bkt;
+	int ret = 0;
+
+	hash_for_each(st->locks, bkt, rec, hnode) {
+		h = vtfs_lock_handle(st, rec);
+		if (!h || h->state == VTFS_HANDLE_STALE ||
+		    h->state == VTFS_HANDLE_PENDING || !rec->node->dev_nodeid)
+			continue;
+		unlock.fh = h->dev_fh;
+		unlock.owner = rec->owner;
+		unlock.lk_flags = rec->flock ? FUSE_LK_FLOCK : 0;
+		ret = vtfs_call(sess, dev, FUSE_SETLK, rec->node->dev_nodeid,
+				NULL, &unlock, sizeof(unlock), NULL, 0, NULL, 0);
+		if (ret == -ETIMEDOUT)
+			return;
+	}
+	xa_for_each(&st->files, id, h)
+		if (vtfs_close_device_handle(sess, dev, h) == -ETIMEDOUT)
+			return;
+	xa_for_each(&st->dirs, id, h)
+		if (vtfs_close_device_handle(sess, dev, h) == -ETIMEDOUT)
+			return;
 }
 
 static const char *vtfs_opcode_name(u32 opcode)
@@ -520,20 +693,22 @@ int vtfs_freeze(struct virtio_device *vdev)
 	if (!dev->queues_up)
 		goto unlock;
 
-	ret = vtfs_queues_quiesce(dev, msecs_to_jiffies(freeze_timeout_ms),
-				  &parked, &stuck);
+	ret = vtfs_queues_drain(dev, msecs_to_jiffies(freeze_timeout_ms),
+				&stuck);
 	if (ret) {
 		pr_warn("%s: tag %s: suspend refused: a %s request (opcode %u) did not finish within %u ms\n",
 			VTFS_NAME, dev->tag, vtfs_opcode_name(stuck), stuck,
 			freeze_timeout_ms);
-		vtfs_queues_restart(dev);
-		if (sess) {
-			vtfs_session_unpark(sess, &parked);
+		if (sess)
 			vtfs_session_thaw(sess);
-		}
 		ret = -EBUSY;
 		goto unlock;
 	}
+	/* From here on the suspend goes on: the device session ends. */
+	if (sess && sess->state != VTFS_DEAD && sess->init_done)
+		vtfs_close_device_session(sess, dev);
+	vtfs_queues_quiesce(dev, msecs_to_jiffies(freeze_timeout_ms), &parked,
+			    NULL);
 	if (sess)
 		vtfs_session_unpark(sess, &parked);
 	vtfs_queues_destroy(dev, -EIO);

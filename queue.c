@@ -77,13 +77,16 @@ static struct vtfs_req *vtfs_req_alloc(unsigned int in_len,
  * @sess: the session @req belongs to
  * @req: the fuse core's request
  * @gfp: allocation context
+ * @flags: VTFS_NAMES_FOUND or 0, for vtfs_idmap_request()
+ * @vreqp: receives the new request
  *
  * Context: any; does not sleep unless @gfp allows it.
- * Return: the new request; ERR_PTR(-ENOMEM) when memory ran out; or the
- * session's reason not to send it (see vtfs_idmap_request()).
+ * Return: 0; -ENOMEM when memory ran out; or the session's reason not to
+ * send it (see vtfs_idmap_request()).
  */
-static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
-				       struct fuse_req *req, gfp_t gfp)
+static int vtfs_req_build(struct vtfs_session *sess, struct fuse_req *req,
+			  gfp_t gfp, unsigned int flags,
+			  struct vtfs_req **vreqp)
 {
 	struct fuse_args *args = req->args;
 	struct fuse_args_pages *ap = container_of(args, typeof(*ap), args);
@@ -108,7 +111,7 @@ static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 
 	vreq = vtfs_req_alloc(in_len, out_len, 2 + in_pg + out_pg, gfp);
 	if (!vreq)
-		return ERR_PTR(-ENOMEM);
+		return -ENOMEM;
 	vreq->freq = req;
 	vreq->sess = sess;
 
@@ -139,12 +142,13 @@ static struct vtfs_req *vtfs_req_build(struct vtfs_session *sess,
 		vreq->nr_in_sg = n;
 	}
 
-	ret = vtfs_session_sent(sess, req, vreq);
+	ret = vtfs_session_sent(sess, req, vreq, flags);
 	if (ret) {
 		kfree(vreq);
-		return ERR_PTR(ret);
+		return ret;
 	}
-	return vreq;
+	*vreqp = vreq;
+	return 0;
 }
 
 static void vtfs_req_free(struct vtfs_req *vreq)
@@ -420,6 +424,7 @@ static void vtfs_queue_build_unbuilt(struct vtfs_queue *q)
 	struct fuse_req *req;
 	struct vtfs_req *vreq;
 	bool notify;
+	int ret;
 
 	for (;;) {
 		spin_lock(&q->lock);
@@ -433,14 +438,13 @@ static void vtfs_queue_build_unbuilt(struct vtfs_queue *q)
 		q->nr_waiting--;
 		spin_unlock(&q->lock);
 
-		vreq = vtfs_req_build(req->fm->fc->iq.priv, req, GFP_NOIO);
-		if (IS_ERR(vreq) && PTR_ERR(vreq) != -ENOMEM) {
-			vtfs_session_reroute(req->fm->fc->iq.priv, req,
-					     PTR_ERR(vreq));
+		vreq = NULL;
+		ret = vtfs_req_build(req->fm->fc->iq.priv, req, GFP_NOIO, 0,
+				     &vreq);
+		if (ret && ret != -ENOMEM) {
+			vtfs_session_reroute(req->fm->fc->iq.priv, req, ret);
 			continue;
 		}
-		if (IS_ERR(vreq))
-			vreq = NULL;
 
 		spin_lock(&q->lock);
 		if (!vreq || !q->running) {
@@ -483,7 +487,7 @@ static void vtfs_queue_done_work(struct work_struct *work)
 		if (q->running)
 			notify |= vtfs_queue_refill_locked(q);
 	} while (!virtqueue_enable_cb(q->vq) && !virtqueue_is_broken(q->vq));
-	if (!q->in_flight)
+	if (!q->in_flight && !q->nr_waiting)
 		wake_up_all(&q->idle);
 	vtfs_queue_unlock_notify(q, notify);
 
@@ -600,6 +604,8 @@ void vtfs_queue_stop(struct vtfs_queue *q, struct list_head *parked)
 	list_splice_tail_init(&q->unbuilt, parked);
 	q->nr_waiting = 0;
 	q->backoff_ms = VTFS_BACKOFF_MIN_MS;
+	if (!q->in_flight)
+		wake_up_all(&q->idle);
 	spin_unlock(&q->lock);
 
 	cancel_delayed_work_sync(&q->retry_work);
@@ -616,14 +622,14 @@ static bool vtfs_queue_idle(struct vtfs_queue *q)
 	bool idle;
 
 	spin_lock(&q->lock);
-	idle = !q->in_flight;
+	idle = !q->in_flight && !q->nr_waiting;
 	spin_unlock(&q->lock);
 	return idle;
 }
 
 /**
  * vtfs_queue_wait_idle() - wait until the device returned every buffer
- * @q: a stopped queue
+ * @q: the queue; nothing new is submitted to it
  * @timeout: jiffies to wait at most
  *
  * Context: process, may sleep.
@@ -734,6 +740,7 @@ struct vtfs_queue *vtfs_pick_queue(struct vtfs_device *dev)
  * @sess: the session of @req
  * @req: the request, taken off the fuse core's pending list
  * @gfp: allocation context of the caller
+ * @flags: VTFS_NAMES_FOUND or 0, for vtfs_idmap_request()
  *
  * Context: any; the fuse core may hold its locks. Never sleeps unless @gfp
  * allows it.
@@ -742,17 +749,15 @@ struct vtfs_queue *vtfs_pick_queue(struct vtfs_device *dev)
  * (see vtfs_idmap_request()); unless 0, the caller keeps @req.
  */
 int vtfs_queue_submit_fuse(struct vtfs_queue *q, struct vtfs_session *sess,
-			   struct fuse_req *req, gfp_t gfp)
+			   struct fuse_req *req, gfp_t gfp, unsigned int flags)
 {
-	struct vtfs_req *vreq;
+	struct vtfs_req *vreq = NULL;
 	bool notify;
+	int ret;
 
-	vreq = vtfs_req_build(sess, req, gfp);
-	if (IS_ERR(vreq)) {
-		if (PTR_ERR(vreq) != -ENOMEM)
-			return PTR_ERR(vreq);
-		vreq = NULL;
-	}
+	ret = vtfs_req_build(sess, req, gfp, flags, &vreq);
+	if (ret && ret != -ENOMEM)
+		return ret;
 
 	spin_lock(&q->lock);
 	if (!q->running) {

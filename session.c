@@ -39,14 +39,25 @@ void vtfs_session_put(struct vtfs_session *sess)
 	kref_put(&sess->ref, vtfs_session_free);
 }
 
-/* End requests with the error each carries in out.h.error. */
-static void vtfs_end_reqs(struct list_head *reqs)
+/*
+ * End a request the device never saw, with the error in out.h.error. One
+ * that succeeds (a release of a handle the device no longer has) is
+ * recorded as if the device had answered.
+ */
+static void vtfs_end_locally(struct vtfs_session *sess, struct fuse_req *req)
+{
+	if (!req->out.h.error)
+		vtfs_state_local_reply(&sess->st, req);
+	fuse_request_end(req);
+}
+
+static void vtfs_end_reqs(struct vtfs_session *sess, struct list_head *reqs)
 {
 	struct fuse_req *req, *next;
 
 	list_for_each_entry_safe(req, next, reqs, list) {
 		list_del_init(&req->list);
-		fuse_request_end(req);
+		vtfs_end_locally(sess, req);
 	}
 }
 
@@ -59,7 +70,7 @@ static void vtfs_session_end_work(struct work_struct *work)
 	spin_lock(&sess->lock);
 	list_splice_init(&sess->to_end, &reqs);
 	spin_unlock(&sess->lock);
-	vtfs_end_reqs(&reqs);
+	vtfs_end_reqs(sess, &reqs);
 }
 
 /* Queue @req to be ended with @error from process context. */
@@ -222,7 +233,8 @@ static void vtfs_session_release_work(struct work_struct *work)
 
 		for (tries = 0; tries < 3; tries++) {
 			ret = vtfs_queue_submit_fuse(vtfs_pick_queue(dev), sess,
-						     req, GFP_NOIO);
+						     req, GFP_NOIO,
+						     tries ? VTFS_NAMES_FOUND : 0);
 			if (ret != -EAGAIN)
 				break;
 			ret = vtfs_resolve_request(sess, dev, req);
@@ -241,10 +253,18 @@ static void vtfs_session_release_work(struct work_struct *work)
 			spin_unlock(&sess->lock);
 			break;
 		}
+		if (ret == -EAGAIN) {
+			pr_warn_ratelimited("%s: tag %s: opcode %u still names an object not found again; failing it with EIO\n",
+					    VTFS_NAME, dev->tag,
+					    req->in.h.opcode);
+			ret = -EIO;
+		}
 		if (ret) {
-			req->out.h.error = ret == VTFS_DONE ? 0 :
-					   ret == -EAGAIN ? -EIO : ret;
-			fuse_request_end(req);
+			pr_debug("%s: tag %s: opcode %u ends with %d after a restore\n",
+				 VTFS_NAME, dev->tag, req->in.h.opcode,
+				 ret == VTFS_DONE ? 0 : ret);
+			req->out.h.error = ret == VTFS_DONE ? 0 : ret;
+			vtfs_end_locally(sess, req);
 		}
 	}
 	vtfs_device_put(dev);
@@ -362,7 +382,7 @@ void vtfs_session_submit(struct vtfs_session *sess, struct fuse_req *req)
 	dev = rcu_dereference(sess->dev);
 	if (likely(dev && READ_ONCE(sess->state) == VTFS_LIVE))
 		ret = vtfs_queue_submit_fuse(vtfs_pick_queue(dev), sess, req,
-					     GFP_ATOMIC);
+					     GFP_ATOMIC, 0);
 	rcu_read_unlock();
 	if (unlikely(ret))
 		vtfs_session_reroute(sess, req, ret);
@@ -382,6 +402,7 @@ void vtfs_session_hold(struct vtfs_session *sess)
 	sess->frozen = true;
 	spin_unlock(&sess->lock);
 	cancel_work_sync(&sess->release_work);
+	cancel_work_sync(&sess->resolve_work);
 	cancel_delayed_work_sync(&sess->forget_work);
 }
 
@@ -506,19 +527,29 @@ void vtfs_session_detach(struct vtfs_session *sess)
  * @sess: its session
  * @req: the fuse core's request
  * @vreq: the request as the device will see it; ids are mapped in place
+ * @flags: VTFS_NAMES_FOUND or 0, for vtfs_idmap_request()
  *
  * Context: any; must not sleep.
  * Return: 0 to send it, or the reason not to (see vtfs_idmap_request()).
  */
 int vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
-		      struct vtfs_req *vreq)
+		      struct vtfs_req *vreq, unsigned int flags)
 {
 	const struct fuse_in_arg *arg = &req->args->in_args[0];
+	struct fuse_in_header *ih = vtfs_req_ih(vreq);
 
-	if (unlikely(req->in.h.opcode == FUSE_INIT) &&
+	if (unlikely(ih->opcode == FUSE_INIT) &&
 	    arg->size >= sizeof(sess->init_in))
 		memcpy(&sess->init_in, arg->value, sizeof(sess->init_in));
-	return vtfs_idmap_request(sess, req, vreq);
+	/*
+	 * An unlock never waits, but flock(LOCK_UN) without LOCK_NB arrives
+	 * as a blocking request, which devices such as the C virtiofsd
+	 * refuse. Send it as the non-blocking request it is.
+	 */
+	if (ih->opcode == FUSE_SETLKW &&
+	    ((struct fuse_lk_in *)(ih + 1))->lk.type == F_UNLCK)
+		ih->opcode = FUSE_SETLK;
+	return vtfs_idmap_request(sess, req, vreq, flags);
 }
 
 /**

@@ -180,6 +180,7 @@ struct vtfs_node *vtfs_node_create(struct vtfs_state *st, u64 nodeid, u64 ino,
 /* The node is no longer the fuse core's nodeid (nor the device's). */
 static void vtfs_node_unindex(struct vtfs_state *st, struct vtfs_node *node)
 {
+	vtfs_node_clear_pending(st, node);
 	if (node->flags & VTFS_NODE_INDEXED) {
 		xa_cmpxchg(&st->nodes, node->nodeid, node, NULL, 0);
 		node->flags &= ~VTFS_NODE_INDEXED;
@@ -893,9 +894,14 @@ void vtfs_state_new_epoch(struct vtfs_state *st)
 		st->dev_forgets = link->next;
 		kfree(link);
 	}
+	st->nr_pending = 0;
 	xa_for_each(&st->nodes, id, node) {
 		WRITE_ONCE(node->dev_nodeid, 0);
 		node->dev_nlookup = 0;
+		if (!(node->flags & (VTFS_NODE_ROOT | VTFS_NODE_STALE))) {
+			node->flags |= VTFS_NODE_PENDING;
+			st->nr_pending++;
+		}
 	}
 	/* Ghosts hang off indexed nodes, aliases and handles. */
 	xa_for_each(&st->nodes, id, node)
@@ -921,6 +927,28 @@ void vtfs_state_new_epoch(struct vtfs_state *st)
 	st->recovery.lost_locks = 0;
 	st->recovery.stale_nodes = 0;
 	st->recovery.resolved_nodes = 0;
+	mutex_unlock(&st->lock);
+}
+
+/**
+ * vtfs_state_local_reply() - a request succeeded without the device
+ * @st: the state
+ * @req: the request
+ *
+ * Only releases are answered so: of handles whose object is gone.
+ *
+ * Context: process.
+ */
+void vtfs_state_local_reply(struct vtfs_state *st, struct fuse_req *req)
+{
+	u32 opcode = req->in.h.opcode;
+	const struct fuse_release_in *rel;
+
+	if (opcode != FUSE_RELEASE && opcode != FUSE_RELEASEDIR)
+		return;
+	rel = req->args->in_args[0].value;
+	mutex_lock(&st->lock);
+	vtfs_handle_remove(st, opcode == FUSE_RELEASEDIR, rel->fh);
 	mutex_unlock(&st->lock);
 }
 

@@ -42,6 +42,8 @@ struct vtfs_session;
 #define VTFS_NODE_ALIASED	0x0040	/* has names in state->aliases */
 #define VTFS_NODE_ROOT		0x0080	/* the root: always FUSE_ROOT_ID */
 #define VTFS_NODE_NAMED		0x0100	/* in state->names under parent/name */
+/* indexed, not found again since the restore, not known stale */
+#define VTFS_NODE_PENDING	0x0200
 
 /**
  * struct vtfs_node - one object the fuse core holds by nodeid
@@ -199,6 +201,7 @@ struct vtfs_recovery_stats {
  * @nr_handles: handles
  * @nr_lockrecs: lock records
  * @nr_ranges: lock ranges in them
+ * @nr_pending: nodes marked VTFS_NODE_PENDING (read without the lock)
  * @untracked: replies that could not be recorded (no memory)
  * @dev_forgets: lookups to give back to the current device session, for the
  *	forget work to send
@@ -224,6 +227,7 @@ struct vtfs_state {
 	u64 nr_handles;
 	u64 nr_lockrecs;
 	u64 nr_ranges;
+	u64 nr_pending;
 	u64 untracked;
 	struct fuse_forget_link *dev_forgets;
 	struct vtfs_recovery_stats recovery;
@@ -237,6 +241,16 @@ static inline bool vtfs_same_object(const struct vtfs_node *node,
 	       (node->flags & VTFS_NODE_TYPE) == ((attr->mode & S_IFMT) >> 12);
 }
 
+/* The node no longer waits to be found again. Context: the state's lock. */
+static inline void vtfs_node_clear_pending(struct vtfs_state *st,
+					   struct vtfs_node *node)
+{
+	if (node->flags & VTFS_NODE_PENDING) {
+		node->flags &= ~VTFS_NODE_PENDING;
+		WRITE_ONCE(st->nr_pending, st->nr_pending - 1);
+	}
+}
+
 /* state.c */
 int vtfs_state_module_init(void);
 void vtfs_state_module_exit(void);
@@ -244,6 +258,7 @@ int vtfs_state_init(struct vtfs_state *st);
 void vtfs_state_destroy(struct vtfs_state *st);
 int vtfs_state_reply(struct vtfs_session *sess, struct fuse_req *req,
 		     struct vtfs_req *vreq);
+void vtfs_state_local_reply(struct vtfs_state *st, struct fuse_req *req);
 struct vtfs_node *vtfs_node_find(struct vtfs_state *st, u64 nodeid);
 struct vtfs_node *vtfs_node_create(struct vtfs_state *st, u64 nodeid, u64 ino,
 				   u32 mode);
@@ -262,12 +277,14 @@ void vtfs_state_new_epoch(struct vtfs_state *st);
 int vtfs_state_bind_dev(struct vtfs_state *st, struct vtfs_node *node,
 			u64 dev_nodeid);
 void vtfs_state_mark_stale(struct vtfs_state *st, struct vtfs_node *node);
+void vtfs_state_unbind_dev(struct vtfs_state *st, struct vtfs_node *node);
 void vtfs_state_show(struct seq_file *m, struct vtfs_state *st);
 
 /* idmap.c */
 #define VTFS_DONE 1	/* the request is answered without the device */
+#define VTFS_NAMES_FOUND 1 /* vtfs_resolve_request() ran for the request */
 int vtfs_idmap_request(struct vtfs_session *sess, struct fuse_req *req,
-		       struct vtfs_req *vreq);
+		       struct vtfs_req *vreq, unsigned int flags);
 int vtfs_idmap_missing(struct vtfs_session *sess, struct fuse_req *req,
 		       u64 *nodeids, unsigned int max);
 u64 vtfs_idmap_reply_node(struct vtfs_state *st, struct vtfs_node *parent,

@@ -277,6 +277,36 @@ int vtfs_queues_quiesce(struct vtfs_device *dev, unsigned long timeout,
 }
 
 /**
+ * vtfs_queues_drain() - wait until nothing is on or waiting for the rings
+ * @dev: the device, with its lock held; new requests are held back
+ * @timeout: jiffies to wait at most
+ * @stuck: set to the opcode of a request still on a ring at the timeout
+ *
+ * The queues keep running, so requests that waited for room still go out.
+ *
+ * Context: process, may sleep.
+ * Return: 0, or -ETIMEDOUT.
+ */
+int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
+		      u32 *stuck)
+{
+	unsigned long deadline = jiffies + timeout;
+	unsigned int i;
+
+	lockdep_assert_held(&dev->lock);
+
+	for (i = 0; i < dev->nr_queues; i++) {
+		long left = max_t(long, (long)(deadline - jiffies), 1);
+
+		if (vtfs_queue_wait_idle(&dev->queues[i], left)) {
+			*stuck = vtfs_queue_oldest_opcode(&dev->queues[i]);
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+/**
  * vtfs_queues_restart() - let stopped queues take requests again
  * @dev: the device, with its lock held; its virtqueues still exist
  *
