@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pm_test: what a process holds on a virtio-fs mount survives a suspend.
+ *
+ * main() sets the scene in the parent process: open files (read-write,
+ * append, O_DIRECT), a directory in the middle of a listing, a cwd inside
+ * the mount, a shared writable mapping with dirty pages, POSIX, OFD and
+ * flock locks, hard links, a directory renamed above an open file, a file
+ * unlinked while open, and three files the host deletes, renames and
+ * replaces (suspend.host-mutate). Then it suspends the guest once, the way
+ * $VFS_SUSPEND says (see vfs_host.h), and only then runs the tests.
+ *
+ * Every test runs in a child of that parent: it inherits the descriptors,
+ * the cwd and the mapping, and it is "another process" for the locks.
+ */
+#define _GNU_SOURCE
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "vfs_test.h"
+#include "vfs_host.h"
+
+#define NAMES 300		/* entries of the directory being listed */
+#define MAPLEN (64 * 1024)
+#define FILELEN (256 * 1024)
+
+static struct {
+	char dir[256];		/* the scene, $VFS_MNT/pm.<pid> */
+	int rw_fd;		/* rw.bin, O_RDWR */
+	int append_fd;		/* log.txt, O_WRONLY | O_APPEND */
+	int direct_fd;		/* direct.bin, O_RDWR | O_DIRECT */
+	int dir_fd;		/* list/, partly read */
+	char listed[NAMES];	/* entries of list/ read before the suspend */
+	unsigned char *map;	/* map.bin, MAP_SHARED, written */
+	int map_fd;
+	int posix_fd;		/* locks.bin: POSIX write lock on [0, 4095] */
+	int ofd_fd;		/* locks.bin: OFD write lock on [8192, 12287] */
+	int flock_fd;		/* flock.bin: flock(LOCK_EX) */
+	int link_fd;		/* opened as hard link "b" of "a", "a" unlinked */
+	int link2_fd;		/* opened as "c", hard link "d" removed */
+	int renamed_fd;		/* up/mid/f, then "up" renamed to "up2" */
+	int unlinked_fd;	/* gone.txt, unlinked while open */
+	int hostdel_fd;		/* the host deletes hostdel.txt */
+	int hostren_fd;		/* the host renames hostren.txt */
+	int hostrepl_fd;	/* the host replaces hostrepl.txt */
+	ino_t old_inos[8];
+	int host_rc;		/* the host action's result */
+	int suspend_rc;		/* 0 or -errno of the write to /sys/power/state */
+	int setup_step;		/* 0, or the step of the scene that failed */
+} S;
+
+static void on_release_locks(int sig)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	fcntl(S.posix_fd, F_SETLK, &fl);
+	fcntl(S.ofd_fd, F_OFD_SETLK, &fl);
+	flock(S.flock_fd, LOCK_UN);
+}
+
+static int scene_open(const char *name, int flags, uint32_t seed)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", S.dir, name);
+	if (seed && vfs_make_file(path, FILELEN, seed))
+		return -1;
+	return open(path, flags, 0644);
+}
+
+static int scene_path(char *out, const char *name)
+{
+	return snprintf(out, PATH_MAX, "%s/%s", S.dir, name);
+}
+
+static int scene_lock(int fd, int cmd, short type, off_t start, off_t len)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET,
+		.l_start = start, .l_len = len,
+	};
+
+	return fcntl(fd, cmd, &fl);
+}
+
+/* Build the scene. Return: 0, or the number of the step that failed. */
+static int scene_setup(void)
+{
+	char p[PATH_MAX], q[PATH_MAX];
+	char dbuf[1024];
+	struct stat st;
+	long n, off;
+	int i, fd;
+
+	snprintf(S.dir, sizeof(S.dir), "%s/pm.%d", vfs_mnt(), getpid());
+	if (mkdir(S.dir, 0755))
+		return 1;
+	S.rw_fd = scene_open("rw.bin", O_RDWR, 11);
+	S.append_fd = scene_open("log.txt", O_WRONLY | O_APPEND | O_CREAT, 0);
+	S.direct_fd = scene_open("direct.bin", O_RDWR | O_DIRECT, 13);
+	if (S.rw_fd < 0 || S.append_fd < 0 || S.direct_fd < 0)
+		return 2;
+	if (write(S.append_fd, "before\n", 7) != 7)
+		return 3;
+
+	/* A listing interrupted by the suspend. */
+	scene_path(p, "list");
+	if (mkdir(p, 0755))
+		return 4;
+	for (i = 0; i < NAMES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "list/e%03d", i);
+		scene_path(q, name);
+		fd = open(q, O_CREAT | O_WRONLY, 0644);
+		if (fd < 0)
+			return 5;
+		close(fd);
+	}
+	S.dir_fd = open(p, O_RDONLY | O_DIRECTORY);
+	if (S.dir_fd < 0)
+		return 6;
+	n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf));
+	if (n <= 0)
+		return 7;
+	for (off = 0; off < n;) {
+		struct dirent64 *d = (void *)(dbuf + off);
+
+		i = atoi(d->d_name + 1);
+		if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
+			S.listed[i]++;
+		off += d->d_reclen;
+	}
+
+	/* A shared writable mapping with dirty pages. */
+	S.map_fd = scene_open("map.bin", O_RDWR | O_CREAT, 0);
+	if (S.map_fd < 0 || ftruncate(S.map_fd, MAPLEN))
+		return 8;
+	S.map = mmap(NULL, MAPLEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     S.map_fd, 0);
+	if (S.map == MAP_FAILED)
+		return 9;
+	vfs_fill(S.map, MAPLEN, 17, 0);
+
+	/* Locks held by this process. */
+	S.posix_fd = scene_open("locks.bin", O_RDWR, 19);
+	S.ofd_fd = scene_open("locks.bin", O_RDWR, 0);
+	S.flock_fd = scene_open("flock.bin", O_RDWR, 23);
+	if (S.posix_fd < 0 || S.ofd_fd < 0 || S.flock_fd < 0)
+		return 10;
+	if (scene_lock(S.posix_fd, F_SETLK, F_WRLCK, 0, 4096) ||
+	    scene_lock(S.ofd_fd, F_OFD_SETLK, F_WRLCK, 8192, 4096) ||
+	    flock(S.flock_fd, LOCK_EX | LOCK_NB))
+		return 11;
+
+	/* Hard links: open through one name, the other one goes. */
+	scene_path(p, "a");
+	scene_path(q, "b");
+	if (vfs_make_file(p, FILELEN, 29) || link(p, q))
+		return 12;
+	S.link_fd = open(q, O_RDWR);
+	if (S.link_fd < 0 || unlink(p))
+		return 13;
+	scene_path(p, "c");
+	scene_path(q, "d");
+	if (vfs_make_file(p, FILELEN, 31) || link(p, q))
+		return 14;
+	S.link2_fd = open(p, O_RDWR);
+	if (S.link2_fd < 0 || unlink(q))
+		return 15;
+
+	/* A rename in the guest above an open file. */
+	scene_path(p, "up");
+	if (mkdir(p, 0755))
+		return 16;
+	scene_path(p, "up/mid");
+	if (mkdir(p, 0755))
+		return 17;
+	S.renamed_fd = scene_open("up/mid/f", O_RDWR, 37);
+	scene_path(p, "up");
+	scene_path(q, "up2");
+	if (S.renamed_fd < 0 || rename(p, q))
+		return 18;
+
+	/* Open and unlinked in the guest. */
+	S.unlinked_fd = scene_open("gone.txt", O_RDWR, 41);
+	scene_path(p, "gone.txt");
+	if (S.unlinked_fd < 0 || unlink(p))
+		return 19;
+
+	/* Files the host changes before the suspend. */
+	S.hostdel_fd = scene_open("hostdel.txt", O_RDWR, 43);
+	S.hostren_fd = scene_open("hostren.txt", O_RDWR, 47);
+	S.hostrepl_fd = scene_open("hostrepl.txt", O_RDWR, 53);
+	if (S.hostdel_fd < 0 || S.hostren_fd < 0 || S.hostrepl_fd < 0)
+		return 20;
+	if (fstat(S.hostrepl_fd, &st))
+		return 21;
+	S.old_inos[0] = st.st_ino;
+	if (fstat(S.rw_fd, &st))
+		return 22;
+	S.old_inos[1] = st.st_ino;
+
+	/* A cwd deep inside the mount. */
+	scene_path(p, "cwd");
+	if (mkdir(p, 0755))
+		return 23;
+	scene_path(p, "cwd/deep");
+	if (mkdir(p, 0755) || chdir(p))
+		return 24;
+	return 0;
+}
+
+static void hold_scene(void)
+{
+	char rel[PATH_MAX];
+
+	S.setup_step = scene_setup();
+	if (S.setup_step)
+		return;
+	snprintf(rel, sizeof(rel), "%s", S.dir + strlen(vfs_mnt()) + 1);
+	S.host_rc = vfs_host_action(60, "host_exec suspend.host-mutate %s",
+				    rel);
+	S.suspend_rc = vfs_suspend();
+	signal(SIGUSR1, on_release_locks);
+}
+
+TEST(scene_and_suspend)
+{
+	ASSERT_EQ(0, S.setup_step) {
+		TH_LOG("building the scene failed at step %d (errno %s)",
+		       S.setup_step, vfs_errname(errno));
+	}
+	ASSERT_EQ(0, S.host_rc) TH_LOG("the host could not change the files");
+	ASSERT_EQ(0, S.suspend_rc) {
+		TH_LOG("suspend (%s) failed: %s", vfs_suspend_mode(),
+		       vfs_errname(-S.suspend_rc));
+	}
+}
+
+TEST(read_write_fd)
+{
+	char buf[4096];
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.rw_fd, buf, sizeof(buf), 8192));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 11, 8192));
+	vfs_fill(buf, sizeof(buf), 99, 0);
+	ASSERT_EQ(sizeof(buf), vfs_pwrite_all(S.rw_fd, buf, sizeof(buf), 4096));
+	ASSERT_EQ(0, fsync(S.rw_fd));
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.rw_fd, buf, sizeof(buf), 4096));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 99, 0));
+}
+
+TEST(append_fd)
+{
+	char path[PATH_MAX], buf[64] = "";
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(6, write(S.append_fd, "after\n", 6));
+	scene_path(path, "log.txt");
+	fd = ASSERT_SYS(open(path, O_RDONLY));
+	ASSERT_EQ(13, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_STREQ("before\nafter\n", buf);
+	close(fd);
+}
+
+TEST(odirect_fd)
+{
+	void *buf;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, 65536));
+	ASSERT_EQ(65536, pread(S.direct_fd, buf, 65536, 65536));
+	EXPECT_EQ(-1, vfs_check(buf, 65536, 13, 65536));
+	vfs_fill(buf, 65536, 97, 0);
+	ASSERT_EQ(65536, pwrite(S.direct_fd, buf, 65536, 0));
+	memset(buf, 0, 65536);
+	ASSERT_EQ(65536, pread(S.direct_fd, buf, 65536, 0));
+	EXPECT_EQ(-1, vfs_check(buf, 65536, 97, 0));
+	free(buf);
+}
+
+/* The listing goes on where it stopped: every entry exactly once. */
+TEST(readdir_continues)
+{
+	char listed[NAMES], dbuf[4096];
+	long n, off;
+	int i;
+
+	ASSERT_EQ(0, S.setup_step);
+	memcpy(listed, S.listed, sizeof(listed));
+	while ((n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf))) > 0) {
+		for (off = 0; off < n;) {
+			struct dirent64 *d = (void *)(dbuf + off);
+
+			i = atoi(d->d_name + 1);
+			if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
+				listed[i]++;
+			off += d->d_reclen;
+		}
+	}
+	ASSERT_EQ(0, n) TH_LOG("getdents64: %s", vfs_errname(errno));
+	for (i = 0; i < NAMES; i++) {
+		if (listed[i] != 1)
+			TH_LOG("entry e%03d seen %d times", i, listed[i]);
+		EXPECT_EQ(1, listed[i]);
+	}
+}
+
+TEST(cwd_inside_mount)
+{
+	char cwd[PATH_MAX], want[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_NE(NULL, getcwd(cwd, sizeof(cwd)));
+	scene_path(want, "cwd/deep");
+	EXPECT_STREQ(want, cwd);
+	fd = ASSERT_SYS(open("here.txt", O_CREAT | O_RDWR, 0644));
+	ASSERT_EQ(4, write(fd, "here", 4));
+	close(fd);
+	scene_path(want, "cwd/deep/here.txt");
+	EXPECT_EQ(0, access(want, R_OK));
+	EXPECT_EQ(0, access("../deep/here.txt", R_OK));
+}
+
+TEST(shared_mapping)
+{
+	char path[PATH_MAX];
+	unsigned char *buf = malloc(MAPLEN);
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_NE(NULL, buf);
+	scene_path(path, "map.bin");
+	EXPECT_EQ(-1, vfs_check(S.map, MAPLEN, 17, 0));
+	vfs_fill(S.map, MAPLEN / 2, 61, 0);
+	ASSERT_EQ(0, msync(S.map, MAPLEN, MS_SYNC));
+	ASSERT_EQ(0, vfs_drop_caches());
+	{
+		int fd = ASSERT_SYS(open(path, O_RDONLY));
+
+		ASSERT_EQ(MAPLEN, vfs_pread_all(fd, buf, MAPLEN, 0));
+		close(fd);
+	}
+	EXPECT_EQ(-1, vfs_check(buf, MAPLEN / 2, 61, 0));
+	EXPECT_EQ(-1, vfs_check(buf + MAPLEN / 2, MAPLEN / 2, 17, MAPLEN / 2));
+	free(buf);
+}
+
+/* After the resume, the parent still holds its locks. */
+TEST(posix_lock_still_held)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100,
+		.l_len = 10,
+	};
+	char path[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	scene_path(path, "locks.bin");
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EAGAIN, fcntl(fd, F_SETLK, &fl));
+	ASSERT_EQ(0, fcntl(fd, F_GETLK, &fl));
+	EXPECT_EQ(F_WRLCK, fl.l_type);
+	EXPECT_EQ(0, fl.l_start);
+	EXPECT_EQ(4096, fl.l_len);
+	close(fd);
+}
+
+TEST(ofd_lock_still_held)
+{
+	struct flock fl = {
+		.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 9000,
+		.l_len = 1,
+	};
+	char path[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	scene_path(path, "locks.bin");
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EAGAIN, fcntl(fd, F_OFD_SETLK, &fl));
+	close(fd);
+}
+
+TEST(flock_still_held)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	scene_path(path, "flock.bin");
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EWOULDBLOCK, flock(fd, LOCK_EX | LOCK_NB));
+	close(fd);
+}
+
+/* Retry @what for up to 5 s: the parent lets go from a signal handler. */
+static int retry_5s(int (*what)(int), int fd)
+{
+	int i, ret = -1;
+
+	for (i = 0; i < 100 && ret; i++) {
+		ret = what(fd);
+		if (ret)
+			usleep(50000);
+	}
+	return ret;
+}
+
+static int take_posix(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+static int take_ofd(int fd)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 8192,
+		.l_len = 4096,
+	};
+
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static int take_flock(int fd)
+{
+	return flock(fd, LOCK_EX | LOCK_NB);
+}
+
+/* The parent lets go of its locks; others get them. */
+TEST(locks_release_normally)
+{
+	struct flock un = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	int fd, ofd, ffd;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(0, kill(getppid(), SIGUSR1));
+	scene_path(path, "locks.bin");
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	ofd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_EQ(0, retry_5s(take_posix, fd))
+		TH_LOG("POSIX lock: %s", vfs_errname(errno));
+	/* Drop it again: POSIX and OFD locks of one file conflict. */
+	ASSERT_EQ(0, fcntl(fd, F_SETLK, &un));
+	EXPECT_EQ(0, retry_5s(take_ofd, ofd))
+		TH_LOG("OFD lock: %s", vfs_errname(errno));
+	scene_path(path, "flock.bin");
+	ffd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_EQ(0, retry_5s(take_flock, ffd))
+		TH_LOG("flock: %s", vfs_errname(errno));
+	close(ffd);
+	close(ofd);
+	close(fd);
+}
+
+TEST(hard_links)
+{
+	char path[PATH_MAX], buf[4096];
+	struct stat st;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.link_fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 29, 0));
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.link2_fd, buf, sizeof(buf), 4096));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 31, 4096));
+	scene_path(path, "b");
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(1, st.st_nlink);
+}
+
+TEST(rename_above_open_file)
+{
+	char path[PATH_MAX], buf[4096];
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.renamed_fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 37, 0));
+	vfs_fill(buf, sizeof(buf), 71, 0);
+	ASSERT_EQ(sizeof(buf), vfs_pwrite_all(S.renamed_fd, buf, sizeof(buf), 0));
+	scene_path(path, "up2/mid/f");
+	ASSERT_FILE_PATTERN(path, 4096, 71);
+	scene_path(path, "up");
+	EXPECT_ERRNO(ENOENT, access(path, F_OK));
+}
+
+/* The failure table: what cannot be found again fails, alone. */
+TEST(unlinked_open_file_is_stale)
+{
+	char buf[16];
+
+	ASSERT_EQ(0, S.setup_step);
+	EXPECT_ERRNO(ESTALE, pread(S.unlinked_fd, buf, sizeof(buf), 0));
+}
+
+TEST(host_deleted_is_stale)
+{
+	char buf[16];
+
+	ASSERT_EQ(0, S.setup_step);
+	EXPECT_ERRNO(ESTALE, pread(S.hostdel_fd, buf, sizeof(buf), 0));
+	EXPECT_ERRNO(ESTALE, pwrite(S.hostdel_fd, buf, sizeof(buf), 0));
+}
+
+TEST(host_renamed_is_stale)
+{
+	char path[PATH_MAX], buf[16];
+
+	ASSERT_EQ(0, S.setup_step);
+	EXPECT_ERRNO(ESTALE, pread(S.hostren_fd, buf, sizeof(buf), 0));
+	scene_path(path, "hostren2.txt");
+	ASSERT_FILE_PATTERN(path, FILELEN, 47);
+}
+
+TEST(host_replaced_is_stale_never_other_data)
+{
+	char path[PATH_MAX], buf[64] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	n = pread(S.hostrepl_fd, buf, sizeof(buf) - 1, 0);
+	EXPECT_EQ(-1, n) TH_LOG("read %zd bytes of \"%s\" from the old file", n,
+				buf);
+	EXPECT_EQ(ESTALE, errno);
+	scene_path(path, "hostrepl.txt");
+	fd = ASSERT_SYS(open(path, O_RDONLY));
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_NE(S.old_inos[0], st.st_ino);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	EXPECT_STREQ("replaced by the host\n", buf);
+	close(fd);
+}
+
+/* New objects after the resume never take an id the core still holds. */
+TEST(new_files_do_not_collide)
+{
+	char path[PATH_MAX], buf[4096];
+	struct stat st, old;
+	ino_t inos[100];
+	int i, j, fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	ASSERT_EQ(0, fstat(S.rw_fd, &old));
+	EXPECT_EQ(S.old_inos[1], old.st_ino);
+	for (i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "%s/new%03d", S.dir, i);
+		ASSERT_EQ(0, vfs_make_file(path, 4096, 1000 + i));
+	}
+	ASSERT_EQ(0, vfs_drop_caches());
+	for (i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "%s/new%03d", S.dir, i);
+		fd = ASSERT_SYS(open(path, O_RDONLY));
+		ASSERT_EQ(0, fstat(fd, &st));
+		inos[i] = st.st_ino;
+		EXPECT_NE(old.st_ino, st.st_ino);
+		ASSERT_EQ(sizeof(buf), vfs_pread_all(fd, buf, sizeof(buf), 0));
+		EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 1000 + i, 0));
+		close(fd);
+	}
+	for (i = 0; i < 100; i++)
+		for (j = i + 1; j < 100; j++)
+			EXPECT_NE(inos[i], inos[j]);
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.rw_fd, buf, sizeof(buf), 8192));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 11, 8192));
+}
+
+TEST(namespace_ops_after_resume)
+{
+	char p[PATH_MAX], q[PATH_MAX];
+
+	ASSERT_EQ(0, S.setup_step);
+	scene_path(p, "list/e007");
+	scene_path(q, "list/renamed");
+	ASSERT_EQ(0, rename(p, q));
+	ASSERT_EQ(0, unlink(q));
+	scene_path(p, "up2/mid");
+	scene_path(q, "up2/mid2");
+	ASSERT_EQ(0, rename(p, q));
+	scene_path(p, "up2/mid2/f");
+	ASSERT_FILE_PATTERN(p, 4096, 71);
+}
+
+int main(int argc, char **argv)
+{
+	hold_scene();
+	return test_harness_run(argc, argv);
+}

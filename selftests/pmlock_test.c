@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmlock_test: a lock another owner takes while the guest is suspended is
+ * lost, loudly and locally (NFSv4 lost-lock semantics): I/O through the
+ * file that held it fails with EIO, the kernel log says so, and everything
+ * else goes on.
+ *
+ * main() takes a POSIX lock on lock.bin, an flock on flock.bin and a POSIX
+ * lock on kept.bin, asks the host to take the first two while the guest is
+ * in S3 (suspend.host-lock, through exec_when_suspended, which also wakes
+ * the guest), suspends, and then runs the tests.
+ */
+#define _GNU_SOURCE
+#include <sys/file.h>
+#include <sys/klog.h>
+
+#include "vfs_test.h"
+#include "vfs_host.h"
+
+#define HOLD_SECONDS 15
+
+static struct {
+	char dir[256];
+	int lock_fd;		/* POSIX lock on lock.bin [0, 99]: lost */
+	int flock_fd;		/* flock on flock.bin: lost */
+	int kept_fd;		/* POSIX lock on kept.bin: kept */
+	int host_rc;
+	int suspend_rc;
+	int setup_step;
+	double resumed;		/* when the guest came back */
+} S;
+
+static int open_in_scene(const char *name, uint32_t seed)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", S.dir, name);
+	if (vfs_make_file(path, 65536, seed))
+		return -1;
+	return open(path, O_RDWR);
+}
+
+static int lock_range(int fd, short type, off_t start, off_t len)
+{
+	struct flock fl = {
+		.l_type = type, .l_whence = SEEK_SET,
+		.l_start = start, .l_len = len,
+	};
+
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+static int scene_setup(void)
+{
+	int seq;
+
+	snprintf(S.dir, sizeof(S.dir), "%s/pmlock.%d", vfs_mnt(), getpid());
+	if (mkdir(S.dir, 0755))
+		return 1;
+	S.lock_fd = open_in_scene("lock.bin", 3);
+	S.flock_fd = open_in_scene("flock.bin", 5);
+	S.kept_fd = open_in_scene("kept.bin", 7);
+	if (S.lock_fd < 0 || S.flock_fd < 0 || S.kept_fd < 0)
+		return 2;
+	if (lock_range(S.lock_fd, F_WRLCK, 0, 100) ||
+	    flock(S.flock_fd, LOCK_EX | LOCK_NB) ||
+	    lock_range(S.kept_fd, F_WRLCK, 0, 0))
+		return 3;
+	seq = vfs_host_send("exec_when_suspended suspend.host-lock %s %d",
+			    S.dir + strlen(vfs_mnt()) + 1, HOLD_SECONDS);
+	if (seq < 0)
+		return 4;
+	setenv("VFS_SUSPEND", "s3host", 1);
+	S.suspend_rc = vfs_suspend();
+	S.resumed = vfs_mono();
+	S.host_rc = vfs_host_wait(seq, 60);
+	return 0;
+}
+
+static int kernel_log_has(const char *what)
+{
+	static char log[1 << 20];
+	int n = klogctl(3, log, sizeof(log) - 1);	/* SYSLOG_ACTION_READ_ALL */
+
+	if (n <= 0)
+		return 0;
+	log[n] = 0;
+	return strstr(log, what) != NULL;
+}
+
+TEST(scene_and_suspend)
+{
+	ASSERT_EQ(0, S.setup_step) TH_LOG("scene step %d failed: %s",
+					  S.setup_step, vfs_errname(errno));
+	ASSERT_EQ(0, S.suspend_rc) TH_LOG("suspend: %s",
+					  vfs_errname(-S.suspend_rc));
+	ASSERT_EQ(0, S.host_rc) TH_LOG("the host did not take the locks");
+}
+
+/*
+ * Writes go through to the device (no writeback cache with cache=auto),
+ * so they meet the lost lock; reads may be served from the page cache.
+ */
+TEST(lost_posix_lock_fails_io)
+{
+	char buf[64] = "x";
+
+	ASSERT_EQ(0, S.setup_step);
+	EXPECT_ERRNO(EIO, pwrite(S.lock_fd, buf, sizeof(buf), 4096));
+	EXPECT_ERRNO(EIO, fsync(S.lock_fd));
+}
+
+TEST(lost_flock_fails_io)
+{
+	char buf[64] = "x";
+
+	ASSERT_EQ(0, S.setup_step);
+	EXPECT_ERRNO(EIO, pwrite(S.flock_fd, buf, sizeof(buf), 0));
+}
+
+TEST(lost_locks_are_logged)
+{
+	char want[256];
+
+	ASSERT_EQ(0, S.setup_step);
+	snprintf(want, sizeof(want), "tag %s: lost a POSIX lock",
+		 getenv("VFS_TAG") ?: "vfstest");
+	EXPECT_TRUE(kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
+	snprintf(want, sizeof(want), "tag %s: lost a flock lock",
+		 getenv("VFS_TAG") ?: "vfstest");
+	EXPECT_TRUE(kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
+}
+
+/* The lock nobody took is still the parent's; that file works. */
+TEST(kept_lock_still_held_and_file_works)
+{
+	char path[PATH_MAX], buf[4096];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	snprintf(path, sizeof(path), "%s/kept.bin", S.dir);
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EAGAIN, lock_range(fd, F_WRLCK, 10, 10));
+	close(fd);
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.kept_fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 7, 0));
+}
+
+/* The host holds the lock: the guest gets EAGAIN, as from any owner. */
+TEST(host_holds_the_lock_now)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	if (vfs_mono() - S.resumed > HOLD_SECONDS - 3)
+		SKIP(return, "the host already let go");
+	snprintf(path, sizeof(path), "%s/lock.bin", S.dir);
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EAGAIN, lock_range(fd, F_WRLCK, 0, 10));
+	close(fd);
+}
+
+/* Once the host lets go, new opens lock normally; the lost fds stay EIO. */
+TEST(after_the_host_lets_go)
+{
+	char path[PATH_MAX], buf[64];
+	double left = HOLD_SECONDS + 2 - (vfs_mono() - S.resumed);
+	int fd, ffd;
+
+	ASSERT_EQ(0, S.setup_step);
+	if (left > 0)
+		usleep(left * 1e6);
+	snprintf(path, sizeof(path), "%s/lock.bin", S.dir);
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_EQ(0, lock_range(fd, F_WRLCK, 0, 100))
+		TH_LOG("lock: %s", vfs_errname(errno));
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 3, 0));
+	snprintf(path, sizeof(path), "%s/flock.bin", S.dir);
+	ffd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_EQ(0, flock(ffd, LOCK_EX | LOCK_NB));
+	EXPECT_ERRNO(EIO, pwrite(S.lock_fd, buf, sizeof(buf), 0));
+	close(ffd);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	S.setup_step = scene_setup();
+	return test_harness_run(argc, argv);
+}

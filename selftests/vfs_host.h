@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest-side helpers for tests that need the host or the power state:
+ *
+ *  - vfs_host_action(): ask the host (vm/monitor.py) to act, with the
+ *    protocol suites/lib.sh uses, and wait for its answer;
+ *  - vfs_suspend(): suspend and resume the guest the way $VFS_SUSPEND says
+ *    (mem: pm_test devices + mem; disk: pm_test devices + disk, which runs
+ *    hibernation's freeze and thaw; s3: a real S3 woken by the RTC).
+ */
+#ifndef VFS_HOST_H
+#define VFS_HOST_H
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
+
+#define VFS_SEQ_FILE "/tmp/.vfs-host-seq"
+
+static inline int vfs_next_seq(void)
+{
+	FILE *f = fopen(VFS_SEQ_FILE, "r");
+	int n = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	n++;
+	f = fopen(VFS_SEQ_FILE, "w");
+	if (f) {
+		fprintf(f, "%d\n", n);
+		fclose(f);
+	}
+	return n;
+}
+
+static inline double vfs_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline const char *vfs_host_port(void)
+{
+	const char *port = getenv("VFS_HOST_PORT");
+
+	return port && strcmp(port, "/dev/console") ? port : NULL;
+}
+
+/*
+ * Send "verb args" to the host without waiting for it to be done.
+ * Return: the request's sequence number for vfs_host_wait(), or -1.
+ */
+static inline int vfs_host_send(const char *fmt, ...)
+{
+	const char *port = vfs_host_port();
+	char action[512];
+	va_list ap;
+	int fd, seq;
+
+	if (!port)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(action, sizeof(action), fmt, ap);
+	va_end(ap);
+	fd = open(port, O_WRONLY | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	seq = vfs_next_seq();
+	dprintf(fd, "VFS-HOST-ACTION: @%d %s\n", seq, action);
+	close(fd);
+	return seq;
+}
+
+/*
+ * Wait up to @timeout seconds for the host to finish request @seq.
+ * Return: the host's exit code (0 = done), or -1 when no answer came.
+ */
+static inline int vfs_host_wait(int seq, int timeout)
+{
+	const char *port = vfs_host_port();
+	char buf[4096], want[64];
+	size_t have = 0;
+	double end;
+	int fd, rc = -1;
+
+	if (!port || seq < 0)
+		return -1;
+	fd = open(port, O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	snprintf(want, sizeof(want), "VFS-HOST-DONE: %d ", seq);
+	end = vfs_mono() + timeout;
+	while (vfs_mono() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char *nl;
+		ssize_t n;
+
+		if (poll(&p, 1, 3000) <= 0) {
+			/* An answer can be lost (a UART that resumed): ask again. */
+			dprintf(fd, "VFS-HOST-ACTION: reply %d\n", seq);
+			continue;
+		}
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			continue;
+		have += n;
+		buf[have] = 0;
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = 0;
+			if (!strncmp(buf, want, strlen(want))) {
+				rc = atoi(buf + strlen(want));
+				close(fd);
+				return rc;
+			}
+			have -= nl + 1 - buf;
+			memmove(buf, nl + 1, have + 1);
+		}
+		if (have == sizeof(buf) - 1)
+			have = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Ask the host to perform "verb args" and wait up to @timeout seconds. */
+#define vfs_host_action(timeout, ...) \
+	vfs_host_wait(vfs_host_send(__VA_ARGS__), (timeout))
+
+static inline int vfs_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -e;
+}
+
+/*
+ * The suspend mode: $VFS_SUSPEND, else the suffix of the program name
+ * (pm_disk runs pm_test in disk mode), else mem.
+ */
+static inline const char *vfs_suspend_mode(void)
+{
+	extern char *program_invocation_short_name;
+	const char *m = getenv("VFS_SUSPEND");
+	const char *s = strrchr(program_invocation_short_name, '_');
+
+	if (m && *m)
+		return m;
+	if (s && (!strcmp(s, "_disk") || !strcmp(s, "_s3") ||
+		  !strcmp(s, "_mem")))
+		return s + 1;
+	return "mem";
+}
+
+/*
+ * Suspend and resume once. Return: 0, or the negative errno of the write
+ * to /sys/power/state (e.g. -EBUSY when a driver refused).
+ */
+static inline int vfs_suspend(void)
+{
+	const char *mode = vfs_suspend_mode();
+
+	vfs_write_str("/sys/module/suspend/parameters/pm_test_delay", "0");
+	if (!strncmp(mode, "s3", 2)) {
+		vfs_write_str("/sys/power/pm_test", "none");
+		vfs_write_str("/sys/power/mem_sleep", "deep");
+		vfs_write_str("/sys/class/rtc/rtc0/wakealarm", "0");
+		if (!strcmp(mode, "s3"))
+			vfs_write_str("/sys/class/rtc/rtc0/wakealarm", "+3");
+		return vfs_write_str("/sys/power/state", "mem");
+	}
+	vfs_write_str("/sys/power/pm_test", "devices");
+	return vfs_write_str("/sys/power/state",
+			     strcmp(mode, "disk") ? "mem" : "disk");
+}
+
+#endif /* VFS_HOST_H */
