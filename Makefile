@@ -18,9 +18,9 @@ KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build/$(KVER)
 KSRC := $(BUILD)/ksrc
 
-SOURCES := $(wildcard *.c *.h)
+SOURCES := $(filter-out %.mod.c,$(wildcard *.c *.h))
 
-.PHONY: all module prepare check sparse checkpatch test selftests demo bench \
+.PHONY: all module module-fault prepare check sparse checkpatch test selftests demo bench \
 	install uninstall setup clean
 
 all: module
@@ -30,6 +30,14 @@ prepare:
 
 module: prepare
 	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) modules
+
+# The same sources with fault injection (fault.h), built apart for tests:
+# $(BUILD)/fault/virtio_fs.ko. Never install it.
+FAULT_DIR := $(BUILD)/fault
+module-fault: prepare
+	@mkdir -p $(FAULT_DIR)
+	@for f in $(SOURCES) Kbuild; do ln -sf $(CURDIR)/$$f $(FAULT_DIR)/$$f; done
+	$(MAKE) -C $(KDIR) M=$(FAULT_DIR) VFS_KSRC=$(KSRC) VTFS_FAULT_INJECTION=y modules
 
 # `make check`: every warning fails the target.
 check: prepare
@@ -46,7 +54,7 @@ test:
 	@scripts/setup.sh $(KVER)
 	@$(MAKE) --no-print-directory KVER=$(shell scripts/kver.sh) run-tests
 
-run-tests: module selftests
+run-tests: module module-fault selftests
 	@selftests/run-all.sh --kver $(KVER) --build $(BUILD)
 
 demo: module

@@ -13,6 +13,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "fault.h"
 #include "fuse_virtio.h"
 
 static struct dentry *vtfs_debugfs_root;
@@ -133,6 +134,7 @@ void vtfs_debugfs_remove_device(struct vtfs_device *dev)
 void vtfs_debugfs_init(void)
 {
 	vtfs_debugfs_root = debugfs_create_dir(VTFS_NAME, NULL);
+	vtfs_fault_init(vtfs_debugfs_root);
 }
 
 /**

@@ -91,12 +91,14 @@ struct vtfs_queue_stats {
 
 /**
  * struct vtfs_queue - one virtqueue and its waiting requests
- * @lock: protects @vq, @running, @in_flight, @in_ring, @waiting, @unbuilt,
- *	@nr_waiting, @backoff_ms and @stats
+ * @lock: protects @vq, @running, @in_flight, @in_ring, @fault_held,
+ *	@waiting, @unbuilt, @nr_waiting, @backoff_ms and @stats
  * @vq: the virtqueue; NULL while the queues are down (freeze, remove)
  * @running: the ring accepts buffers; false while quiescing or down
  * @in_flight: buffers in the ring that the device has not returned
  * @in_ring: the &struct vtfs_req of those buffers, oldest first
+ * @fault_held: completed requests fault injection holds back (fault.h);
+ *	they still count in @in_flight. Always empty in normal builds.
  * @waiting: built &struct vtfs_req waiting for room in the ring, oldest first
  * @unbuilt: &struct fuse_req (linked by ->list) whose vtfs_req could not be
  *	allocated in atomic context; they follow every entry of @waiting
@@ -116,6 +118,7 @@ struct vtfs_queue {
 	bool running;
 	unsigned int in_flight;
 	struct list_head in_ring;
+	struct list_head fault_held;
 	struct list_head waiting;
 	struct list_head unbuilt;
 	unsigned int nr_waiting;
@@ -314,6 +317,7 @@ int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
 		      u32 *stuck);
 void vtfs_queues_restart(struct vtfs_device *dev);
 void vtfs_queues_destroy(struct vtfs_device *dev, int error);
+void vtfs_kick_all_queues(void);
 
 /* queue.c */
 void vtfs_queue_init(struct vtfs_queue *q, struct vtfs_device *dev,

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
+#include "fault.h"
 #include "fuse_virtio.h"
 
 /* Bytes of the inline (not page) arguments among the first @n of @args. */
@@ -99,6 +100,8 @@ static int vtfs_req_build(struct vtfs_session *sess, struct fuse_req *req,
 	int ret;
 	u8 *p;
 
+	if (unlikely(vtfs_fault_alloc()))
+		return -ENOMEM;
 	in_len = sizeof(struct fuse_in_header) + vtfs_args_bytes(in_args, n_in);
 	if (args->in_pages)
 		in_pg = vtfs_page_entries(ap, in_args[n_in].size);
@@ -349,8 +352,11 @@ static int vtfs_queue_add_locked(struct vtfs_queue *q, struct vtfs_req *vreq)
 
 	lockdep_assert_held(&q->lock);
 
-	ret = virtqueue_add_sgs(q->vq, sgs, 1, vreq->nr_in_sg ? 1 : 0, vreq,
-				GFP_ATOMIC);
+	if (unlikely(vtfs_fault_ring_full()))
+		ret = -ENOSPC;
+	else
+		ret = virtqueue_add_sgs(q->vq, sgs, 1, vreq->nr_in_sg ? 1 : 0,
+					vreq, GFP_ATOMIC);
 	if (ret) {
 		q->stats.ring_full++;
 		return ret;
@@ -463,6 +469,25 @@ static void vtfs_queue_build_unbuilt(struct vtfs_queue *q)
 	}
 }
 
+/*
+ * Completions fault injection held back (see fault.h) whose opcode is let
+ * go again. Without fault injection the list is always empty.
+ */
+static void vtfs_queue_unhold_locked(struct vtfs_queue *q,
+				     struct list_head *done)
+{
+	struct vtfs_req *vreq, *next;
+
+	lockdep_assert_held(&q->lock);
+	list_for_each_entry_safe(vreq, next, &q->fault_held, list) {
+		if (vtfs_fault_hold(vtfs_req_ih(vreq)->opcode))
+			continue;
+		list_move_tail(&vreq->list, done);
+		q->in_flight--;
+		q->stats.completed++;
+	}
+}
+
 static void vtfs_queue_done_work(struct work_struct *work)
 {
 	struct vtfs_queue *q = container_of(work, struct vtfs_queue, done_work);
@@ -476,10 +501,15 @@ static void vtfs_queue_done_work(struct work_struct *work)
 		spin_unlock(&q->lock);
 		return;
 	}
+	vtfs_queue_unhold_locked(q, &done);
 	do {
 		virtqueue_disable_cb(q->vq);
 		while ((vreq = virtqueue_get_buf(q->vq, &len))) {
 			vreq->used = len;
+			if (unlikely(vtfs_fault_hold(vtfs_req_ih(vreq)->opcode))) {
+				list_move_tail(&vreq->list, &q->fault_held);
+				continue;
+			}
 			list_move_tail(&vreq->list, &done);
 			q->in_flight--;
 			q->stats.completed++;
@@ -545,6 +575,7 @@ void vtfs_queue_init(struct vtfs_queue *q, struct vtfs_device *dev,
 {
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->in_ring);
+	INIT_LIST_HEAD(&q->fault_held);
 	INIT_LIST_HEAD(&q->waiting);
 	INIT_LIST_HEAD(&q->unbuilt);
 	INIT_WORK(&q->done_work, vtfs_queue_done_work);
@@ -664,6 +695,8 @@ void vtfs_queue_cancel(struct vtfs_queue *q, int error)
 			q->in_flight--;
 		}
 	}
+	q->in_flight -= list_count_nodes(&q->fault_held);
+	list_splice_tail_init(&q->fault_held, &cancelled);
 	WARN_ON(q->in_flight);
 	q->in_flight = 0;
 	q->vq = NULL;
@@ -701,6 +734,9 @@ u32 vtfs_queue_oldest_opcode(struct vtfs_queue *q)
 
 	spin_lock(&q->lock);
 	vreq = list_first_entry_or_null(&q->in_ring, struct vtfs_req, list);
+	if (!vreq)
+		vreq = list_first_entry_or_null(&q->fault_held,
+						struct vtfs_req, list);
 	if (vreq)
 		opcode = vtfs_req_ih(vreq)->opcode;
 	spin_unlock(&q->lock);
@@ -883,6 +919,9 @@ int vtfs_call(struct vtfs_session *sess, struct vtfs_device *dev, u32 opcode,
 	bool notify;
 	int ret;
 
+	ret = vtfs_fault_call(opcode);
+	if (unlikely(ret))
+		return ret;
 	call = kzalloc(struct_size(call, out, out_size), GFP_KERNEL);
 	vreq = vtfs_req_alloc(in_len, out_len, 2, GFP_KERNEL);
 	if (!call || !vreq) {

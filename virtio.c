@@ -83,6 +83,23 @@ struct vtfs_device *vtfs_device_get_by_tag(const char *tag)
 	return found;
 }
 
+/**
+ * vtfs_kick_all_queues() - let every queue look at its completions again
+ *
+ * Context: process.
+ */
+void vtfs_kick_all_queues(void)
+{
+	struct vtfs_device *dev;
+	unsigned int i;
+
+	mutex_lock(&vtfs_devices_lock);
+	list_for_each_entry(dev, &vtfs_devices, list)
+		for (i = 0; i < dev->nr_queues; i++)
+			queue_work(vtfs_wq, &dev->queues[i].done_work);
+	mutex_unlock(&vtfs_devices_lock);
+}
+
 static ssize_t tag_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
 {

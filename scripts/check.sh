@@ -14,8 +14,17 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 fail=0
 
+# The normal build, then fault.c too (the fault injection build).
 make -C "$kdir" M="$top" VFS_KSRC="$ksrc" W=1 C=2 modules >"$log" 2>&1
 rc=$?
+fdir=$top/build/$kver/fault-check
+mkdir -p "$fdir"
+for f in "$top"/*.c "$top"/*.h "$top"/Kbuild; do
+	case "$f" in *.mod.c) continue ;; esac
+	ln -sf "$f" "$fdir/"
+done
+make -C "$kdir" M="$fdir" VFS_KSRC="$ksrc" VTFS_FAULT_INJECTION=y W=1 C=2 \
+	modules >>"$log" 2>&1 || rc=1
 warnings=$(grep -E 'warning:|error:|\bWARNING\b' "$log" | grep -v '^make')
 if [ $rc -ne 0 ] || [ -n "$warnings" ]; then
 	cat "$log"

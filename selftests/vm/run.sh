@@ -24,7 +24,7 @@ usage() {
 usage: $0 [options]
   --kver KVER            kernel release (default: scripts/kver.sh)
   --build DIR            build/<kver> (test binaries in DIR/selftests)
-  --module ours|intree|FILE
+  --module ours|fault|intree|FILE
                          driver to test (default: ours = <top>/virtio_fs.ko,
                          built by 'make module'; intree = Debian's virtiofs.ko)
   --modparams 'A=1 B=2'  parameters for the driver's insmod
@@ -168,6 +168,12 @@ intree)
 	modkind=intree
 	modfile=$(modinfo -k "$kver" -n virtiofs 2>/dev/null) ||
 		die "the in-tree virtiofs module of $kver was not found"
+	;;
+fault)
+	# ours, built with fault injection (make module-fault)
+	modkind=ours
+	modfile=$build/fault/virtio_fs.ko
+	[ -r "$modfile" ] || die "$modfile is missing; build it (make -C $top module-fault)"
 	;;
 *)
 	modkind='file'
