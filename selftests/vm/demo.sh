@@ -73,12 +73,33 @@ show "cat $VFS_MNT/hello.txt"
 show "echo 'Hello from the guest, kernel '\$(uname -r) > $VFS_MNT/from-guest.txt"
 show "cat $VFS_MNT/from-guest.txt"
 show "df -h $VFS_MNT"
+suspended=skip
+if [ "$VFS_MODNAME" = virtio_fs ]; then
+	echo
+	echo "==> 4. Suspend to RAM (real S3, woken by the RTC after 3 s) while a"
+	echo "    shell holds a file open and sits in a directory of the share"
+	cd "$VFS_MNT/notes"
+	exec 7>>"$VFS_MNT/from-guest.txt"
+	show "echo 0 > /sys/class/rtc/rtc0/wakealarm; echo +3 > /sys/class/rtc/rtc0/wakealarm; echo deep > /sys/power/mem_sleep; echo mem > /sys/power/state && echo resumed"
+	show "dmesg | grep 'virtio_fs: tag $VFS_TAG: resumed'"
+	echo 'and again after resume, through the same open file' >&7
+	exec 7>&-
+	show "pwd; cat what.txt"
+	show "cat $VFS_MNT/from-guest.txt"
+	grep -q 'after resume' "$VFS_MNT/from-guest.txt" && suspended=yes
+	cd /
+fi
 echo
 echo "    Checks:"
-ktap_plan 3
+ktap_plan 4
 ktap_check host_file_readable grep -q 'Hello from the host' "$VFS_MNT/hello.txt"
 ktap_check subdir_listed sh -c "ls $VFS_MNT/notes | grep -q what.txt"
 ktap_check guest_file_written grep -q 'Hello from the guest' "$VFS_MNT/from-guest.txt"
+if [ "$suspended" = skip ]; then
+	ktap_skip survived_suspend "$VFS_MODNAME refuses suspend"
+else
+	ktap_check survived_suspend [ "$suspended" = yes ]
+fi
 ktap_finish
 EOF
 
@@ -91,7 +112,7 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 
-step "4. The guest has powered off. On the host, the file it wrote:"
+step "5. The guest has powered off. On the host, the file it wrote:"
 # shellcheck disable=SC2012 # shown to the user
 (cd "$dir" && ls -l . | sed 's/^/    /')
 if [ -e "$dir/from-guest.txt" ]; then
@@ -101,7 +122,8 @@ fi
 
 echo
 if [ "$rc" = 0 ]; then
-	echo "==> Demo finished: the module mounted the host directory, read it and wrote to it."
+	echo "==> Demo finished: the module mounted the host directory, read it, wrote to it"
+	echo "    and kept it working across a suspend."
 else
 	echo "==> Demo FAILED (exit $rc); logs: $top/build/$kver/vm/logs/demo"
 fi
