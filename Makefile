@@ -20,7 +20,7 @@ KSRC := $(BUILD)/ksrc
 
 SOURCES := $(filter-out %.mod.c,$(wildcard *.c *.h))
 
-.PHONY: all module module-fault prepare check sparse checkpatch test selftests demo bench \
+.PHONY: all module module-fault prepare run-demo run-tests check sparse checkpatch test selftests demo bench \
 	install uninstall setup clean
 
 all: module
@@ -52,12 +52,17 @@ setup:
 # The README's test command: fresh machine to "N passed, N failed".
 test:
 	@scripts/setup.sh $(KVER)
-	@$(MAKE) --no-print-directory KVER=$(shell scripts/kver.sh) run-tests
+	@k=$(filter-out none,$(KVER)); $(MAKE) --no-print-directory KVER=$${k:-$$(scripts/kver.sh)} run-tests
 
 run-tests: module module-fault selftests
 	@selftests/run-all.sh --kver $(KVER) --build $(BUILD)
 
-demo: module
+# The README's main command: fresh machine to a demo guest.
+demo:
+	@scripts/setup.sh $(KVER)
+	@k=$(filter-out none,$(KVER)); $(MAKE) --no-print-directory KVER=$${k:-$$(scripts/kver.sh)} run-demo
+
+run-demo: module
 	@selftests/vm/demo.sh --kver $(KVER) --module $(CURDIR)/virtio_fs.ko
 
 bench: module selftests
