@@ -48,7 +48,7 @@
  * fires; the timer only matters for a device that completes nothing. It
  * starts at VTFS_BACKOFF_MIN_MS and doubles up to VTFS_BACKOFF_MAX_MS.
  */
-#define VTFS_BACKOFF_MIN_MS 4
+#define VTFS_BACKOFF_MIN_MS 10
 #define VTFS_BACKOFF_MAX_MS 1024
 
 /* Most FORGET entries sent in one FUSE_BATCH_FORGET. */

@@ -594,13 +594,18 @@ static void vtfs_fiq_wake_pending(struct fuse_iqueue *fiq)
 	}
 }
 
+/*
+ * FORGETs come one inode at a time (eviction); waiting a jiffy before
+ * sending lets a burst, such as dropping the caches, leave in big batches.
+ * Nothing waits for a FORGET.
+ */
 static void vtfs_fiq_wake_forget(struct fuse_iqueue *fiq)
 	__releases(fiq->lock)
 {
 	struct vtfs_session *sess = fiq->priv;
 
 	spin_unlock(&fiq->lock);
-	vtfs_session_kick(sess);
+	queue_delayed_work(vtfs_wq, &sess->forget_work, 1);
 }
 
 /*

@@ -361,7 +361,7 @@ static int vtfs_probe(struct virtio_device *vdev)
 	struct vtfs_device *dev;
 	LIST_HEAD(parked);
 	unsigned int i;
-	u32 nr_requests;
+	u32 nr_requests, offered;
 	int ret;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
@@ -382,7 +382,8 @@ static int vtfs_probe(struct virtio_device *vdev)
 		goto free_index;
 
 	virtio_cread_le(vdev, struct virtio_fs_config, num_request_queues,
-			&nr_requests);
+			&offered);
+	nr_requests = offered;
 	if (!nr_requests) {
 		dev_err(&vdev->dev, "%s: tag %s: the device offers no request queue\n",
 			VTFS_NAME, dev->tag);
@@ -409,9 +410,8 @@ static int vtfs_probe(struct virtio_device *vdev)
 	if (ret)
 		goto destroy_queues;
 
-	dev_info(&vdev->dev, "%s: tag %s, %u request queue%s, %u pages per request\n",
-		 VTFS_NAME, dev->tag, nr_requests, nr_requests > 1 ? "s" : "",
-		 dev->max_pages);
+	dev_info(&vdev->dev, "%s: tag %s, %u of %u request queue(s) used, %u pages per request\n",
+		 VTFS_NAME, dev->tag, nr_requests, offered, dev->max_pages);
 	return 0;
 
 destroy_queues:

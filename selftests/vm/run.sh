@@ -31,6 +31,8 @@ usage: $0 [options]
   --suite NAME           run suites/NAME.sh (default: smoke)
   --script FILE          run FILE as the suite instead (hooks: FILE's stem)
   --queue-size N         vhost-user-fs-pci queue-size (default 1024)
+  --device-opts S        more vhost-user-fs-pci properties, e.g.
+                         'num-request-queues=2' (comma separated)
   --virtiofsd-opts S     virtiofsd options besides --socket-path and source
                          (default: '-o cache=auto -o xattr -o posix_lock -o flock')
   --timeout SEC          whole-boot timeout (default: suite's "timeout=",
@@ -41,6 +43,8 @@ usage: $0 [options]
   --shared DIR           share DIR (kept) instead of a fresh temporary dir
   --disk FILE|new:SIZE   attach a virtio-blk disk (repeatable; raw unless
                          FILE ends in .qcow2; new:SIZE makes a temporary one)
+  --extra-dir DIR        copy DIR's contents into the initramfs root, after
+                         everything else (repeatable; later ones win)
   --mem SIZE             guest memory (default 2G)
   --smp N                guest CPUs (default 2)
   --loglevel N           console loglevel (default 5; dmesg is saved anyway)
@@ -60,10 +64,12 @@ die() {
 }
 
 kver='' build='' module=ours modparams='' suite='' script='' queue_size=1024
+device_opts=
 vfsd_opts='-o cache=auto -o xattr -o posix_lock -o flock'
 timeout='' tag=vfstest mnt=/mnt/vfs fstype=virtiofs shared='' mem=2G smp=2
 loglevel=5 append='' qemu_opts='' allow_warn=0 log_dir='' result='' quiet=0 keep=0
 disks=()
+extra_dirs=()
 
 while [ $# -gt 0 ]; do
 	opt=$1
@@ -84,6 +90,7 @@ while [ $# -gt 0 ]; do
 	--suite) suite=$val ;;
 	--script) script=$val ;;
 	--queue-size) queue_size=$val ;;
+	--device-opts) device_opts=,$val ;;
 	--virtiofsd-opts) vfsd_opts=$val ;;
 	--timeout) timeout=$val ;;
 	--tag) tag=$val ;;
@@ -91,6 +98,7 @@ while [ $# -gt 0 ]; do
 	--fstype) fstype=$val ;;
 	--shared) shared=$val ;;
 	--disk) disks+=("$val") ;;
+	--extra-dir) extra_dirs+=("$val") ;;
 	--mem) mem=$val ;;
 	--smp) smp=$val ;;
 	--loglevel) loglevel=$val ;;
@@ -116,6 +124,9 @@ kernel=/boot/vmlinuz-$kver
 command -v "$QEMU" >/dev/null || die "$QEMU is missing (apt-get install qemu-system-x86)"
 case "$queue_size" in '' | *[!0-9]*) die "--queue-size needs a number" ;; esac
 case "$tag$mnt" in *[[:space:]]*) die "--tag and --mnt cannot contain spaces" ;; esac
+for d in "${extra_dirs[@]}"; do
+	[ -d "$d" ] || die "--extra-dir: no directory $d"
+done
 
 # ---------------------------------------------------------------- suite
 if [ -n "$script" ]; then
@@ -345,6 +356,17 @@ done
 } >"$ov/etc/vfs.env"
 cpio_gz "$ov" "$run/overlay.cpio.gz"
 cat "$cache/base.cpio.gz" "$run/overlay.cpio.gz" >"$run/initrd.img"
+# Extra directories (--extra-dir) go last, uncompressed: they can be large
+# (a dynamically linked binary with its libraries), and unpacking a plain
+# archive is much faster under TCG than inflating it. The kernel unpacks
+# concatenated archives in turn, so their files win over the base's; a
+# plain archive must start at a multiple of 4 bytes (zeros pad).
+for d in "${extra_dirs[@]}"; do
+	sz=$(stat -c %s "$run/initrd.img")
+	truncate -s $(((sz + 3) / 4 * 4)) "$run/initrd.img"
+	(cd "$d" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) >>"$run/initrd.img"
+done
 
 # ---------------------------------------------------------------- QEMU
 # shellcheck disable=SC2054 # the commas are inside QEMU arguments
@@ -357,7 +379,7 @@ qemu=("$QEMU" -accel tcg -machine pc -m "$mem" -smp "$smp"
 	-chardev "socket,id=con0,path=$run/console.sock" -serial chardev:con0
 	-chardev "socket,id=port0,path=$run/data.sock" -serial chardev:port0
 	-chardev "socket,id=char0,path=$run/vfsd0.sock"
-	-device "vhost-user-fs-pci,id=vfs0,queue-size=$queue_size,chardev=char0,tag=$tag"
+	-device "vhost-user-fs-pci,id=vfs0,queue-size=$queue_size,chardev=char0,tag=$tag$device_opts"
 	-qmp "unix:$run/qmp.sock,server=on,wait=off")
 for i in "${!disks[@]}"; do
 	d=${disks[$i]}
@@ -382,6 +404,7 @@ done
 	echo "queue_size=$queue_size tag=$tag mnt=$mnt fstype=$fstype timeout=$timeout guest_limit=$guest_limit"
 	echo "virtiofsd_opts=$vfsd_opts"
 	echo "shared=$shared run=$run tests=$ntests disks=${disks[*]}"
+	echo "extra_dirs=${extra_dirs[*]}"
 } >"$log_dir/run.env"
 
 say "suite $suite, module $modkind ($modfile), kernel $kver, queue-size $queue_size, timeout ${timeout}s"
