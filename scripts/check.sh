@@ -34,7 +34,8 @@ else
 	echo "check: W=1 and sparse C=2: 0 warnings"
 fi
 
-files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null | grep -v '^selftests/')
+# The driver: C files at the top level (tests and tools live in folders).
+files=$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null | grep -v /)
 [ -n "$files" ] || files=$(ls ./*.c ./*.h | grep -v '\.mod\.c$')
 if perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $files >"$log" 2>&1; then
