@@ -86,7 +86,7 @@ static int vtfs_hold_set(void *data, u64 val)
 	WRITE_ONCE(hold_opcode, val);
 	/* Completions held so far go out when their opcode is let go. */
 	if (!val)
-		vtfs_kick_all_queues();
+		vtfs_kick_all_queues(false);
 	return 0;
 }
 
@@ -97,6 +97,14 @@ static int vtfs_hold_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(vtfs_hold_fops, vtfs_hold_get, vtfs_hold_set,
 			 "%llu\n");
+
+static int vtfs_break_set(void *data, u64 val)
+{
+	if (val)
+		vtfs_kick_all_queues(true);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vtfs_break_fops, NULL, vtfs_break_set, "%llu\n");
 
 static int vtfs_atomic_set(void *data, u64 val)
 {
@@ -132,6 +140,8 @@ void vtfs_fault_init(struct dentry *root)
 	debugfs_create_u32("call_fail_errno", 0600, dir, &call_fail_errno);
 	debugfs_create_file_unsafe("call_fail_count", 0600, dir,
 				   &call_fail_count, &vtfs_atomic_fops);
+	debugfs_create_file_unsafe("break_device", 0200, dir, NULL,
+				   &vtfs_break_fops);
 	pr_warn("%s: built with fault injection (debugfs %s/fault); not for production\n",
 		VTFS_NAME, VTFS_NAME);
 }

@@ -13,6 +13,8 @@
  *   call_fail_opcode requests of the driver's own (recovery) with this
  *   call_fail_errno  opcode fail with this errno instead of reaching the
  *   call_fail_count  device, call_fail_count times (0: every time)
+ *   break_device     writing 1 marks every device broken, as the virtio
+ *                    ring does when a device breaks the protocol
  */
 #ifndef _VTFS_FAULT_H
 #define _VTFS_FAULT_H

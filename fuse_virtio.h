@@ -150,6 +150,8 @@ struct vtfs_queue {
  * @max_pages: most data pages one request may carry on these rings
  * @op_count: requests sent per FUSE opcode (debugfs)
  * @debugfs: this device's debugfs directory
+ * @broken_work: takes the queues down once the virtio ring found the device
+ *	breaking the protocol (see vtfs_queue_done_work())
  */
 struct vtfs_device {
 	struct kref ref;
@@ -169,6 +171,7 @@ struct vtfs_device {
 
 	atomic64_t op_count[VTFS_MAX_OPCODE];
 	struct dentry *debugfs;
+	struct work_struct broken_work;
 };
 
 /**
@@ -317,7 +320,7 @@ int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
 		      u32 *stuck);
 void vtfs_queues_restart(struct vtfs_device *dev);
 void vtfs_queues_destroy(struct vtfs_device *dev, int error);
-void vtfs_kick_all_queues(void);
+void vtfs_kick_all_queues(bool brk);
 
 /* queue.c */
 void vtfs_queue_init(struct vtfs_queue *q, struct vtfs_device *dev,

@@ -16,6 +16,7 @@
 
 #include "fault.h"
 #include "fuse_virtio.h"
+#include "reply.h"
 
 /* Bytes of the inline (not page) arguments among the first @n of @args. */
 static unsigned int vtfs_args_bytes(const struct fuse_arg *args,
@@ -160,27 +161,22 @@ static void vtfs_req_free(struct vtfs_req *vreq)
 }
 
 /*
- * Check a reply header against the request. The device is not trusted: the
- * header is copied once to @oh and checked there.
+ * Check a reply header against the request (reply.c). The device is not
+ * trusted: the header is copied once to @oh and checked there.
+ * Return: 0, -ESRCH (it answers another request) or -EBADMSG.
  */
 static int vtfs_reply_check_header(struct vtfs_req *vreq,
 				   struct fuse_out_header *oh)
 {
 	memcpy(oh, vtfs_req_oh(vreq), sizeof(*oh));
-	if (vreq->used < sizeof(*oh) || oh->len < sizeof(*oh) ||
-	    oh->len > vreq->used || oh->unique != vtfs_req_ih(vreq)->unique ||
-	    oh->error > 0 || oh->error < -MAX_ERRNO)
-		return -EIO;
-	if (oh->error && oh->len != sizeof(*oh))
-		return -EIO;
-	return 0;
+	return vtfs_check_reply_header(oh, vtfs_req_ih(vreq)->unique,
+				       vreq->used);
 }
 
-/* Check the payload size of a fuse request's reply against its arguments. */
+/* The header, then the payload size against the request's arguments. */
 static int vtfs_reply_check(struct vtfs_req *vreq, struct fuse_out_header *oh)
 {
 	struct fuse_args *args = vreq->freq->args;
-	unsigned int capacity, payload;
 	int ret;
 
 	ret = vtfs_reply_check_header(vreq, oh);
@@ -188,15 +184,12 @@ static int vtfs_reply_check(struct vtfs_req *vreq, struct fuse_out_header *oh)
 		return ret;
 	/* What the device wrote must agree with the header. */
 	vtfs_req_oh(vreq)->len = oh->len;
-	payload = oh->len - sizeof(*oh);
-	capacity = vtfs_args_bytes(args->out_args, args->out_numargs);
-	if (payload > capacity)
-		return -EIO;
-	if (payload < capacity &&
-	    (!args->out_argvar ||
-	     capacity - payload > args->out_args[args->out_numargs - 1].size))
-		return -EIO;
-	return 0;
+	return vtfs_check_reply_size(oh->len - sizeof(*oh),
+				     vtfs_args_bytes(args->out_args,
+						     args->out_numargs),
+				     args->out_numargs ?
+				     args->out_args[args->out_numargs - 1].size : 0,
+				     args->out_argvar);
 }
 
 /* Copy a checked reply's inline arguments to the fuse core. */
@@ -250,8 +243,8 @@ static void vtfs_call_finish(struct vtfs_req *vreq, int error)
 	struct vtfs_call *call = vreq->call;
 	struct fuse_out_header oh;
 
-	if (!error)
-		error = vtfs_reply_check_header(vreq, &oh);
+	if (!error && vtfs_reply_check_header(vreq, &oh))
+		error = -EIO;
 	if (!error && oh.len > vreq->out_len)
 		error = -EIO;
 	if (!error) {
@@ -292,16 +285,22 @@ static void vtfs_req_complete(struct vtfs_queue *q, struct vtfs_req *vreq)
 	}
 
 	if (test_bit(FR_ISREPLY, &req->flags)) {
-		if (vtfs_reply_check(vreq, &oh)) {
-			pr_warn_ratelimited("%s: tag %s: bad reply to opcode %u (len %u, used %u, error %d), failing it with EIO\n",
+		int bad = vtfs_reply_check(vreq, &oh);
+
+		if (!bad)
+			bad = vtfs_session_reply(vreq->sess, req, vreq);
+		if (bad) {
+			pr_warn_ratelimited("%s: tag %s: %s reply to opcode %u (len %u, used %u, error %d), failing it with EIO\n",
 					    VTFS_NAME, q->dev->tag,
+					    bad == -ESRCH ? "unmatched" : "bad",
 					    vtfs_req_ih(vreq)->opcode, oh.len,
 					    vreq->used, oh.error);
 			spin_lock(&q->lock);
-			q->stats.bad_replies++;
+			if (bad == -ESRCH)
+				q->stats.unmatched++;
+			else
+				q->stats.bad_replies++;
 			spin_unlock(&q->lock);
-			oh.error = -EIO;
-		} else if (vtfs_session_reply(vreq->sess, req, vreq)) {
 			oh.error = -EIO;
 		}
 		if (oh.error == -EIO)
@@ -519,6 +518,9 @@ static void vtfs_queue_done_work(struct work_struct *work)
 	} while (!virtqueue_enable_cb(q->vq) && !virtqueue_is_broken(q->vq));
 	if (!q->in_flight && !q->nr_waiting)
 		wake_up_all(&q->idle);
+	/* A used entry that matched nothing: virtio_ring stopped the ring. */
+	if (unlikely(virtqueue_is_broken(q->vq)))
+		queue_work(vtfs_wq, &q->dev->broken_work);
 	vtfs_queue_unlock_notify(q, notify);
 
 	if (q->index == VTFS_HIPRIO && !list_empty(&done))

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include "fuse_virtio.h"
+#include "reply.h"
 #include "state.h"
 
 static struct kmem_cache *vtfs_node_cache;
@@ -677,13 +678,22 @@ static int vtfs_track_open(struct vtfs_state *st, struct fuse_req *req,
 	return 0;
 }
 
-/* One READDIRPLUS entry with a nodeid. */
-static int vtfs_track_dirent(struct vtfs_state *st, struct vtfs_node *parent,
-			     struct fuse_direntplus *dp)
+/* Where READDIRPLUS entries are recorded: the state and the directory. */
+struct vtfs_dirplus_ctx {
+	struct vtfs_state *st;
+	struct vtfs_node *parent;
+};
+
+/* One READDIRPLUS entry, checked by vtfs_walk_dirplus(). */
+static int vtfs_track_dirent(void *data, struct fuse_direntplus *dp)
 {
+	struct vtfs_dirplus_ctx *ctx = data;
+	struct vtfs_state *st = ctx->st;
 	struct fuse_entry_out *entry = &dp->entry_out;
 	u64 nodeid;
 
+	if (!entry->nodeid)
+		return 0;
 	/* The fuse core ignores "." and "..": it never forgets them. */
 	if (vtfs_is_dot(dp->dirent.name, dp->dirent.namelen)) {
 		if (st->epoch) {
@@ -692,7 +702,7 @@ static int vtfs_track_dirent(struct vtfs_state *st, struct vtfs_node *parent,
 		}
 		return 0;
 	}
-	nodeid = vtfs_idmap_reply_node(st, parent, dp->dirent.name,
+	nodeid = vtfs_idmap_reply_node(st, ctx->parent, dp->dirent.name,
 				       dp->dirent.namelen, entry->nodeid,
 				       &entry->attr, true);
 	if (!nodeid)
@@ -701,41 +711,54 @@ static int vtfs_track_dirent(struct vtfs_state *st, struct vtfs_node *parent,
 	return 0;
 }
 
+/* The one page a READDIR or READDIRPLUS reply came in, mapped. */
+static void *vtfs_dir_reply_map(struct fuse_req *req, unsigned int bytes)
+{
+	struct fuse_args_pages *ap = container_of(req->args, typeof(*ap), args);
+
+	if (ap->num_pages != 1 || bytes > ap->descs[0].length)
+		return NULL;
+	return kmap_local_page(ap->pages[0]) + ap->descs[0].offset;
+}
+
 /*
- * The entries of a READDIRPLUS reply: record each object, and after a
+ * A READDIRPLUS reply: check every entry, record each object, and after a
  * restore give the fuse core its own ids for them.
  */
 static int vtfs_track_dirplus(struct vtfs_state *st, struct fuse_req *req,
 			      unsigned int bytes)
 {
-	struct fuse_args_pages *ap = container_of(req->args, typeof(*ap), args);
-	struct vtfs_node *parent = vtfs_node_find(st, req->in.h.nodeid);
-	struct fuse_direntplus *dp;
-	unsigned int off = 0, reclen;
-	int ret = 0;
-	u8 *buf;
+	struct vtfs_dirplus_ctx ctx = {
+		.st = st,
+		.parent = vtfs_node_find(st, req->in.h.nodeid),
+	};
+	void *buf;
+	int ret;
 
-	if (!bytes || ap->num_pages != 1 || bytes > ap->descs[0].length)
-		return st->epoch ? -EIO : 0;
-	buf = kmap_local_page(ap->pages[0]) + ap->descs[0].offset;
-	while (bytes - off >= FUSE_NAME_OFFSET_DIRENTPLUS) {
-		dp = (struct fuse_direntplus *)(buf + off);
-		if (!dp->dirent.namelen || dp->dirent.namelen > FUSE_NAME_MAX) {
-			ret = -EIO;
-			break;
-		}
-		reclen = FUSE_DIRENTPLUS_SIZE(dp);
-		if (reclen > bytes - off)
-			break;
-		if (dp->entry_out.nodeid) {
-			ret = vtfs_track_dirent(st, parent, dp);
-			if (ret)
-				break;
-		}
-		off += reclen;
-	}
+	if (!bytes)
+		return 0;
+	buf = vtfs_dir_reply_map(req, bytes);
+	if (!buf)
+		return -EIO;
+	ret = vtfs_walk_dirplus(buf, bytes, vtfs_track_dirent, &ctx);
 	kunmap_local(buf);
-	return st->epoch ? ret : 0;
+	return ret ? -EIO : 0;
+}
+
+/* A READDIR reply: only checked, it names no object by nodeid. */
+static int vtfs_check_readdir(struct fuse_req *req, unsigned int bytes)
+{
+	void *buf;
+	int ret;
+
+	if (!bytes)
+		return 0;
+	buf = vtfs_dir_reply_map(req, bytes);
+	if (!buf)
+		return -EIO;
+	ret = vtfs_check_dirents(buf, bytes);
+	kunmap_local(buf);
+	return ret ? -EIO : 0;
 }
 
 /**
@@ -772,6 +795,9 @@ int vtfs_state_reply(struct vtfs_session *sess, struct fuse_req *req,
 	case FUSE_RELEASEDIR: case FUSE_FLUSH: case FUSE_SETLK:
 	case FUSE_SETLKW:
 		break;
+	case FUSE_READDIR:
+		return oh->error ? 0 : vtfs_check_readdir(req, oh->len -
+							  sizeof(*oh));
 	default:
 		return 0;
 	}

@@ -85,18 +85,23 @@ struct vtfs_device *vtfs_device_get_by_tag(const char *tag)
 
 /**
  * vtfs_kick_all_queues() - let every queue look at its completions again
+ * @brk: first mark every device broken, as the virtio ring does when a
+ *	device breaks the protocol (fault injection)
  *
  * Context: process.
  */
-void vtfs_kick_all_queues(void)
+void vtfs_kick_all_queues(bool brk)
 {
 	struct vtfs_device *dev;
 	unsigned int i;
 
 	mutex_lock(&vtfs_devices_lock);
-	list_for_each_entry(dev, &vtfs_devices, list)
+	list_for_each_entry(dev, &vtfs_devices, list) {
+		if (brk)
+			virtio_break_device(dev->vdev);
 		for (i = 0; i < dev->nr_queues; i++)
 			queue_work(vtfs_wq, &dev->queues[i].done_work);
+	}
 	mutex_unlock(&vtfs_devices_lock);
 }
 
@@ -356,6 +361,39 @@ void vtfs_queues_destroy(struct vtfs_device *dev, int error)
 	dev->queues_up = false;
 }
 
+/*
+ * The virtio ring saw the device break the protocol (a used entry naming no
+ * buffer of ours, say) and stopped the ring: nothing on it will complete.
+ * Reset the device, end what is left with EIO and fail the mount, rather
+ * than let its callers wait forever.
+ */
+static void vtfs_broken_work(struct work_struct *work)
+{
+	struct vtfs_device *dev = container_of(work, struct vtfs_device,
+					       broken_work);
+	struct vtfs_session *sess;
+	LIST_HEAD(parked);
+
+	mutex_lock(&dev->lock);
+	if (!dev->vdev || !dev->queues_up) {
+		mutex_unlock(&dev->lock);
+		return;
+	}
+	pr_err("%s: tag %s: the device broke the virtqueue protocol; its mount now fails with EIO\n",
+	       VTFS_NAME, dev->tag);
+	sess = rcu_dereference_protected(dev->session,
+					 lockdep_is_held(&dev->lock));
+	if (sess)
+		vtfs_session_kill(sess, -EIO);
+	vtfs_queues_quiesce(dev, 0, &parked, NULL);
+	vtfs_queues_destroy(dev, -EIO);
+	if (sess) {
+		vtfs_session_unpark(sess, &parked);
+		fuse_abort_conn(sess->fc);
+	}
+	mutex_unlock(&dev->lock);
+}
+
 static int vtfs_probe(struct virtio_device *vdev)
 {
 	struct vtfs_device *dev;
@@ -370,6 +408,7 @@ static int vtfs_probe(struct virtio_device *vdev)
 	kref_init(&dev->ref);
 	mutex_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->list);
+	INIT_WORK(&dev->broken_work, vtfs_broken_work);
 	dev->vdev = vdev;
 
 	ret = ida_alloc(&vtfs_ida, GFP_KERNEL);
@@ -440,6 +479,7 @@ static void vtfs_remove(struct virtio_device *vdev)
 	LIST_HEAD(parked);
 
 	vtfs_device_unregister(dev);
+	cancel_work_sync(&dev->broken_work);
 
 	mutex_lock(&dev->lock);
 	sess = rcu_dereference_protected(dev->session,
