@@ -11,6 +11,8 @@
 
 #include <linux/virtio_config.h>
 
+#include "fuse_virtio.h"
+
 /**
  * vtfs_find_vqs() - create @nvqs virtqueues sharing one callback
  * @vdev: the device
@@ -57,5 +59,89 @@ static inline int vtfs_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 	return ret;
 #endif
 }
+
+/*
+ * The fuse core hands requests and FORGETs to the driver through
+ * struct fuse_iqueue_ops. Linux 6.1 queues them on the input queue and
+ * calls wake_*_and_unlock() with fiq->lock held; Linux 6.11 and later hand
+ * each one over (send_req(), send_forget()), and the driver sets the
+ * request's unique id. VTFS_FIQ_OPS fills in the callbacks; the session
+ * (session.c) does the rest the same way on every kernel.
+ */
+#ifdef VTFS_HAVE_SEND_REQ
+static inline void vtfs_fiq_send_req(struct fuse_iqueue *fiq,
+				     struct fuse_req *req)
+{
+	if (req->in.h.opcode != FUSE_NOTIFY_REPLY)
+		req->in.h.unique = fuse_get_unique(fiq);
+	clear_bit(FR_PENDING, &req->flags);
+	vtfs_session_submit(fiq->priv, req);
+}
+
+static inline void vtfs_fiq_send_forget(struct fuse_iqueue *fiq,
+					struct fuse_forget_link *link)
+{
+	link->next = NULL;
+	vtfs_session_queue_forgets(fiq->priv, link, link, 1);
+}
+
+/* Virtio-fs devices take no FUSE_INTERRUPT: nothing to send. */
+static inline void vtfs_fiq_send_interrupt(struct fuse_iqueue *fiq,
+					   struct fuse_req *req)
+{
+}
+
+#define VTFS_FIQ_OPS \
+	.send_req = vtfs_fiq_send_req, \
+	.send_forget = vtfs_fiq_send_forget, \
+	.send_interrupt = vtfs_fiq_send_interrupt
+#else
+static inline void vtfs_fiq_wake_pending(struct fuse_iqueue *fiq)
+	__releases(fiq->lock)
+{
+	struct fuse_req *req, *next;
+	LIST_HEAD(reqs);
+
+	list_for_each_entry(req, &fiq->pending, list)
+		clear_bit(FR_PENDING, &req->flags);
+	list_splice_init(&fiq->pending, &reqs);
+	spin_unlock(&fiq->lock);
+
+	list_for_each_entry_safe(req, next, &reqs, list) {
+		list_del_init(&req->list);
+		vtfs_session_submit(fiq->priv, req);
+	}
+}
+
+static inline void vtfs_fiq_wake_forget(struct fuse_iqueue *fiq)
+	__releases(fiq->lock)
+{
+	struct fuse_forget_link *head, *tail;
+	unsigned int count;
+
+	head = fuse_dequeue_forget(fiq, UINT_MAX, &count);
+	spin_unlock(&fiq->lock);
+	if (!head)
+		return;
+	for (tail = head; tail->next; tail = tail->next)
+		;
+	vtfs_session_queue_forgets(fiq->priv, head, tail, count);
+}
+
+/*
+ * The core queues an interrupt only for requests marked FR_SENT, which this
+ * driver never sets: virtio-fs devices take no FUSE_INTERRUPT.
+ */
+static inline void vtfs_fiq_wake_interrupt(struct fuse_iqueue *fiq)
+	__releases(fiq->lock)
+{
+	spin_unlock(&fiq->lock);
+}
+
+#define VTFS_FIQ_OPS \
+	.wake_pending_and_unlock = vtfs_fiq_wake_pending, \
+	.wake_forget_and_unlock = vtfs_fiq_wake_forget, \
+	.wake_interrupt_and_unlock = vtfs_fiq_wake_interrupt
+#endif
 
 #endif /* _VTFS_COMPAT_H */

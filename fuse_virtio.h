@@ -194,7 +194,8 @@ enum vtfs_session_state {
  * @fc: the fuse connection; valid while @ref is held
  * @fm: the first fuse_mount of the connection (the mounted superblock)
  * @dev: the device this session talks to (RCU; NULL once detached)
- * @lock: protects @state, @held, @to_end and @dead_error
+ * @lock: protects @state, @held, @to_end, @dead_error, @frozen and the
+ *	FORGET list
  * @state: see &enum vtfs_session_state
  * @held: fuse requests (linked by ->list) waiting for the session to be
  *	live again, oldest first
@@ -202,6 +203,10 @@ enum vtfs_session_state {
  * @dead_error: the error requests get in %VTFS_DEAD (negative errno)
  * @frozen: the device is frozen or its session not recovered yet: held
  *	requests stay held (under @lock)
+ * @forgets: FORGETs from the fuse core not sent yet, oldest first (under
+ *	@lock)
+ * @forgets_tail: where the next one goes
+ * @nr_forgets: links on @forgets
  * @end_work: ends @to_end
  * @release_work: sends held requests once the session is not frozen,
  *	finding objects again first where a request needs it
@@ -220,12 +225,15 @@ struct vtfs_session {
 	struct fuse_mount *fm;
 	struct vtfs_device __rcu *dev;
 
-	spinlock_t lock; /* protects @state, @held, @to_end, @dead_error */
+	spinlock_t lock; /* see @lock above */
 	enum vtfs_session_state state;
 	struct list_head held;
 	struct list_head to_end;
 	int dead_error;
 	bool frozen;
+	struct fuse_forget_link *forgets;
+	struct fuse_forget_link **forgets_tail;
+	unsigned int nr_forgets;
 
 	struct work_struct end_work;
 	struct work_struct release_work;
@@ -362,6 +370,10 @@ int vtfs_session_reply(struct vtfs_session *sess, struct fuse_req *req,
 void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,
 			  int ret);
 void vtfs_session_kick(struct vtfs_session *sess);
+void vtfs_session_queue_forgets(struct vtfs_session *sess,
+				struct fuse_forget_link *head,
+				struct fuse_forget_link *tail,
+				unsigned int count);
 void vtfs_session_thaw(struct vtfs_session *sess);
 struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess);
 extern const struct fuse_iqueue_ops vtfs_fiq_ops;

@@ -13,8 +13,19 @@
 
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "fuse_virtio.h"
 #include "pm.h"
+
+static void vtfs_forgets_free(struct fuse_forget_link *head)
+{
+	struct fuse_forget_link *next;
+
+	for (; head; head = next) {
+		next = head->next;
+		kfree(head);
+	}
+}
 
 static void vtfs_session_free(struct kref *ref)
 {
@@ -22,6 +33,7 @@ static void vtfs_session_free(struct kref *ref)
 	struct vtfs_device *dev = rcu_dereference_protected(sess->dev, true);
 
 	WARN_ON(!list_empty(&sess->held) || !list_empty(&sess->to_end));
+	vtfs_forgets_free(sess->forgets);
 	vtfs_state_destroy(&sess->st);
 	if (dev)
 		vtfs_device_put(dev);
@@ -102,28 +114,70 @@ struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess)
 	return dev;
 }
 
-static void vtfs_forgets_free(struct fuse_forget_link *head)
-{
-	struct fuse_forget_link *next;
-
-	for (; head; head = next) {
-		next = head->next;
-		kfree(head);
-	}
-}
-
 /*
  * Move FORGETs from the fuse core's queue to the hiprio queue, many per
  * FUSE_BATCH_FORGET, mapped to what the device session counted. While the
  * hiprio ring is backlogged they stay in the core's queue and pile up into
  * bigger batches; the next hiprio completion runs this again.
  */
+/* Take up to @max FORGETs off the session's list. Return: the chain. */
+static struct fuse_forget_link *vtfs_forgets_take(struct vtfs_session *sess,
+						  unsigned int max,
+						  unsigned int *count)
+{
+	struct fuse_forget_link *head, **pos;
+	unsigned int n = 0;
+
+	spin_lock(&sess->lock);
+	head = sess->forgets;
+	for (pos = &sess->forgets; *pos && n < max; pos = &(*pos)->next)
+		n++;
+	sess->forgets = *pos;
+	*pos = NULL;
+	if (!sess->forgets)
+		sess->forgets_tail = &sess->forgets;
+	sess->nr_forgets -= n;
+	spin_unlock(&sess->lock);
+	*count = n;
+	return n ? head : NULL;
+}
+
+/**
+ * vtfs_session_queue_forgets() - FORGETs for the device, from the fuse core
+ * @sess: the session
+ * @head: chain of forgets (linked by ->next, the last one's ->next NULL)
+ * @tail: its last link
+ * @count: links in the chain
+ *
+ * The forget work sends them a jiffy later: FORGETs come one inode at a
+ * time (eviction), and a burst such as dropping the caches then leaves in
+ * big batches. Nothing waits for a FORGET.
+ *
+ * Context: any.
+ */
+void vtfs_session_queue_forgets(struct vtfs_session *sess,
+				struct fuse_forget_link *head,
+				struct fuse_forget_link *tail,
+				unsigned int count)
+{
+	spin_lock(&sess->lock);
+	if (sess->state == VTFS_DEAD) {
+		spin_unlock(&sess->lock);
+		vtfs_forgets_free(head);
+		return;
+	}
+	*sess->forgets_tail = head;
+	sess->forgets_tail = &tail->next;
+	sess->nr_forgets += count;
+	spin_unlock(&sess->lock);
+	queue_delayed_work(vtfs_wq, &sess->forget_work, 1);
+}
+
 static void vtfs_session_forget_work(struct work_struct *work)
 {
 	struct vtfs_session *sess = container_of(to_delayed_work(work),
 						 struct vtfs_session,
 						 forget_work);
-	struct fuse_iqueue *fiq = &sess->fc->iq;
 	struct vtfs_device *dev = vtfs_session_get_device(sess);
 	struct fuse_forget_link *head;
 	enum vtfs_session_state state;
@@ -141,11 +195,8 @@ static void vtfs_session_forget_work(struct work_struct *work)
 			       vtfs_queue_backlogged(&dev->queues[VTFS_HIPRIO])))
 			break;
 
-		count = 0;
-		spin_lock(&fiq->lock);
-		head = fuse_dequeue_forget(fiq, VTFS_FORGET_BATCH, &count);
-		unique = fuse_get_unique(fiq);
-		spin_unlock(&fiq->lock);
+		head = vtfs_forgets_take(sess, VTFS_FORGET_BATCH, &count);
+		unique = fuse_get_unique(&sess->fc->iq);
 		dequeued = count;
 		if (!dev || state == VTFS_DEAD) {
 			vtfs_forgets_free(head);
@@ -194,7 +245,7 @@ void vtfs_device_kick_forgets(struct vtfs_device *dev)
 
 	rcu_read_lock();
 	sess = rcu_dereference(dev->session);
-	if (sess && (READ_ONCE(sess->fc->iq.forget_list_head.next) ||
+	if (sess && (READ_ONCE(sess->nr_forgets) ||
 		     READ_ONCE(sess->st.dev_forgets)))
 		vtfs_session_kick(sess);
 	rcu_read_unlock();
@@ -292,6 +343,7 @@ struct vtfs_session *vtfs_session_create(struct vtfs_device *dev)
 	spin_lock_init(&sess->lock);
 	INIT_LIST_HEAD(&sess->held);
 	INIT_LIST_HEAD(&sess->to_end);
+	sess->forgets_tail = &sess->forgets;
 	INIT_WORK(&sess->end_work, vtfs_session_end_work);
 	INIT_WORK(&sess->release_work, vtfs_session_release_work);
 	INIT_DELAYED_WORK(&sess->forget_work, vtfs_session_forget_work);
@@ -340,7 +392,6 @@ static bool vtfs_session_forget_req(struct vtfs_session *sess,
 				    struct fuse_req *req)
 {
 	const struct fuse_forget_in *in = req->args->in_args[0].value;
-	struct fuse_iqueue *fiq = &sess->fc->iq;
 	struct fuse_forget_link *link;
 
 	link = kzalloc(sizeof(*link), GFP_ATOMIC);
@@ -348,15 +399,7 @@ static bool vtfs_session_forget_req(struct vtfs_session *sess,
 		return false;
 	link->forget_one.nodeid = req->in.h.nodeid;
 	link->forget_one.nlookup = in->nlookup;
-	spin_lock(&fiq->lock);
-	if (fiq->connected) {
-		fiq->forget_list_tail->next = link;
-		fiq->forget_list_tail = link;
-		link = NULL;
-	}
-	spin_unlock(&fiq->lock);
-	kfree(link);
-	vtfs_session_kick(sess);
+	vtfs_session_queue_forgets(sess, link, link, 1);
 	vtfs_session_reroute(sess, req, VTFS_DONE);
 	return true;
 }
@@ -460,17 +503,23 @@ void vtfs_session_thaw(struct vtfs_session *sess)
  */
 void vtfs_session_kill(struct vtfs_session *sess, int error)
 {
+	struct fuse_forget_link *forgets;
 	struct fuse_req *req, *next;
 
 	spin_lock(&sess->lock);
 	sess->state = VTFS_DEAD;
 	sess->frozen = false;
 	sess->dead_error = error;
+	forgets = sess->forgets;
+	sess->forgets = NULL;
+	sess->forgets_tail = &sess->forgets;
+	sess->nr_forgets = 0;
 	list_for_each_entry_safe(req, next, &sess->held, list) {
 		list_del(&req->list);
 		vtfs_session_end_later(sess, req, error);
 	}
 	spin_unlock(&sess->lock);
+	vtfs_forgets_free(forgets);
 	vtfs_session_kick(sess);
 }
 
@@ -576,56 +625,13 @@ int vtfs_session_reply(struct vtfs_session *sess, struct fuse_req *req,
 	return vtfs_state_reply(sess, req, vreq);
 }
 
-static void vtfs_fiq_wake_pending(struct fuse_iqueue *fiq)
-	__releases(fiq->lock)
-{
-	struct vtfs_session *sess = fiq->priv;
-	struct fuse_req *req, *next;
-	LIST_HEAD(reqs);
-
-	list_for_each_entry(req, &fiq->pending, list)
-		clear_bit(FR_PENDING, &req->flags);
-	list_splice_init(&fiq->pending, &reqs);
-	spin_unlock(&fiq->lock);
-
-	list_for_each_entry_safe(req, next, &reqs, list) {
-		list_del_init(&req->list);
-		vtfs_session_submit(sess, req);
-	}
-}
-
-/*
- * FORGETs come one inode at a time (eviction); waiting a jiffy before
- * sending lets a burst, such as dropping the caches, leave in big batches.
- * Nothing waits for a FORGET.
- */
-static void vtfs_fiq_wake_forget(struct fuse_iqueue *fiq)
-	__releases(fiq->lock)
-{
-	struct vtfs_session *sess = fiq->priv;
-
-	spin_unlock(&fiq->lock);
-	queue_delayed_work(vtfs_wq, &sess->forget_work, 1);
-}
-
-/*
- * The core queues an interrupt only for requests marked FR_SENT, which this
- * driver never sets: virtio-fs devices do not take FUSE_INTERRUPT.
- */
-static void vtfs_fiq_wake_interrupt(struct fuse_iqueue *fiq)
-	__releases(fiq->lock)
-{
-	spin_unlock(&fiq->lock);
-}
-
 static void vtfs_fiq_release(struct fuse_iqueue *fiq)
 {
 	vtfs_session_put(fiq->priv);
 }
 
+/* The callbacks themselves differ between kernels: see compat.h. */
 const struct fuse_iqueue_ops vtfs_fiq_ops = {
-	.wake_forget_and_unlock = vtfs_fiq_wake_forget,
-	.wake_interrupt_and_unlock = vtfs_fiq_wake_interrupt,
-	.wake_pending_and_unlock = vtfs_fiq_wake_pending,
+	VTFS_FIQ_OPS,
 	.release = vtfs_fiq_release,
 };

@@ -135,12 +135,13 @@ static const struct kobj_type vtfs_dir_ktype = {
 
 static void vtfs_sysfs_add(struct vtfs_device *dev)
 {
+	size_t len = strlen(dev->tag) + 1;
 	struct vtfs_sysfs_dir *dir;
 
-	dir = kzalloc(struct_size(dir, tag, strlen(dev->tag) + 1), GFP_KERNEL);
+	dir = kzalloc(struct_size(dir, tag, len), GFP_KERNEL);
 	if (!dir)
 		return;
-	strcpy(dir->tag, dev->tag);
+	memcpy(dir->tag, dev->tag, len);
 	dir->kobj.kset = vtfs_kset;
 	if (kobject_init_and_add(&dir->kobj, &vtfs_dir_ktype, NULL, "%u",
 				 dev->index))

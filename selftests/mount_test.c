@@ -118,7 +118,7 @@ FIXTURE_TEARDOWN(mnt)
 
 /* the 6.1 harness runs the test body even after a SKIP in the setup */
 #define NEED_SETUP() do {						\
-	if (_metadata->skip)						\
+	if (vfs_skipped(_metadata))					\
 		return;							\
 } while (0)
 
