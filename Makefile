@@ -9,6 +9,9 @@
 #   make bench        compare against the in-tree virtiofs.ko (see bench/)
 #   make install      install the module for KVER (see Documentation/)
 #   make setup        install the Debian packages the project needs
+#   make fuzz         fuzz reply.c and locks.c in userspace, FUZZ_SECONDS
+#                     (default 300) per fuzzer, and their unit test (fuzz/)
+#   make fuzz-smoke   the same, about 20 s per fuzzer (run-all.sh runs it)
 #
 # KVER selects the kernel release for the build, the guest runner and the
 # benchmark alike.
@@ -21,7 +24,7 @@ KSRC := $(BUILD)/ksrc
 SOURCES := $(filter-out %.mod.c,$(wildcard *.c *.h))
 
 .PHONY: all module module-fault prepare run-demo run-tests check sparse checkpatch test selftests demo bench \
-	install uninstall setup clean
+	install uninstall setup clean fuzz fuzz-smoke
 
 all: module
 
@@ -67,6 +70,14 @@ run-demo: module
 
 bench: module selftests
 	@bench/run.sh --kver $(KVER) --build $(BUILD)
+
+# Fuzzers of reply.c and locks.c (userspace, clang's libFuzzer): see
+# fuzz/Makefile. Crashing inputs are kept in build/fuzz/crashes/.
+fuzz:
+	@$(MAKE) --no-print-directory -C fuzz fuzz
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory -C fuzz smoke
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) INSTALL_MOD_DIR=updates modules_install
