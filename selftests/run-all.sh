@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-all.sh: `make check` (one test), then one guest boot per line of
-# suites/MANIFEST (or only the suites named on the command line), and the
-# total as the last line: "N passed, N failed".
+# run-all.sh: `make check` (one test), `make fuzz-smoke` (one test per
+# fuzzer and one for the lock tracker's unit test, ~1.5 minutes), then one
+# guest boot per line of suites/MANIFEST (or only the suites named on the
+# command line), and the total as the last line: "N passed, N failed".
 #
 #   run-all.sh --kver KVER --build build/<kver> [--module ours|intree|FILE]
-#              [--manifest FILE] [--no-check] [--timeout SEC] [SUITE...]
+#              [--manifest FILE] [--no-check] [--no-fuzz] [--timeout SEC]
+#              [SUITE...]
 #
 # A MANIFEST line is a suite name and vm/run.sh options, split like shell
 # words; '#' starts a comment. A suite may appear on several lines. A suite
@@ -17,7 +19,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
 
-kver='' build='' module='' manifest=$here/suites/MANIFEST check=1 timeout=''
+kver='' build='' module='' manifest=$here/suites/MANIFEST check=1 fuzz=1 timeout=''
 only=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
 	--manifest) manifest=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--no-check) check=0; shift ;;
-	-h | --help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--no-fuzz) fuzz=0; shift ;;
+	-h | --help) sed -n '3,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "run-all.sh: unknown option $1" >&2; exit 2 ;;
 	*) only+=("$1"); shift ;;
 	esac
@@ -61,6 +64,30 @@ if [ "$check" = 1 ]; then
 	fi
 	d=$(($(date +%s) - t0))
 	summary+=("$(printf '%-44s %-8s %s' "make check" "$res" "$(hms "$d")")")
+fi
+
+# ------------------------------------------------------------ make fuzz-smoke
+# KTAP from fuzz/run.sh: each "ok N name" passes, each "not ok N name"
+# fails ("ok ... # SKIP" counts as neither); a failure that printed no
+# result (the build broke) counts as one.
+if [ "$fuzz" = 1 ]; then
+	echo
+	echo "# run-all: make fuzz-smoke"
+	t0=$(date +%s)
+	make -C "$top" --no-print-directory fuzz-smoke 2>&1 | tee "$logs/make-fuzz-smoke.log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -Ec '^ok [0-9]+ [^#]*$' "$logs/make-fuzz-smoke.log")
+	f=$(grep -Ec '^not ok [0-9]+ ' "$logs/make-fuzz-smoke.log")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	res="ok"
+	[ "$f" = 0 ] || res="FAILED"
+	d=$(($(date +%s) - t0))
+	summary+=("$(printf '%-44s %-8s %s  (%d passed, %d failed; crashes in %s)' \
+		"make fuzz-smoke" "$res" "$(hms "$d")" "$p" "$f" "$top/build/fuzz/crashes")")
 fi
 
 # ------------------------------------------------------------ boots
