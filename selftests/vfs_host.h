@@ -6,7 +6,11 @@
  *    protocol suites/lib.sh uses, and wait for its answer;
  *  - vfs_suspend(): suspend and resume the guest the way $VFS_SUSPEND says
  *    (mem: pm_test devices + mem; disk: pm_test devices + disk, which runs
- *    hibernation's freeze and thaw; s3: a real S3 woken by the RTC).
+ *    hibernation's freeze and thaw; s3: a real S3 woken by the RTC;
+ *    hibernate: a real hibernation, see vfs_hibernate());
+ *  - vfs_hibernate(): a real hibernation: the image goes to the swap disk,
+ *    the guest powers off, the host starts a new virtiofsd and a new QEMU,
+ *    the guest resumes (needs run.sh --hibernate N or '# vfs: hibernate').
  */
 #ifndef VFS_HOST_H
 #define VFS_HOST_H
@@ -151,6 +155,67 @@ static inline int vfs_write_str(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -e;
 }
 
+#define VFS_HIB_FILE "/tmp/.vfs-hibernations"
+
+/* Completed hibernation round trips of this boot (shared with lib.sh). */
+static inline int vfs_hibernations(void)
+{
+	FILE *f = fopen(VFS_HIB_FILE, "r");
+	int n = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * Hibernate for real and resume on a new QEMU and virtiofsd, with the
+ * protocol of suites/lib.sh's vfs_hibernate: host action "hibernate <n>",
+ * pm_test none, /sys/power/disk = $VFS_HIBERNATE_MODE (shutdown, the
+ * default, or platform),
+ * "disk" to /sys/power/state, then host action "resumed <n> <errno>".
+ * Return: 0 once resumed after a real power-off and restart; -ENODEV
+ * without a swap disk; -EINVAL for another mode; -ECANCELED when the
+ * host refused (not enabled, or
+ * more round trips than allowed); the negative errno of the write to
+ * /sys/power/state (e.g. -EBUSY when a driver refused); -EIO when the
+ * write succeeded but the host did not restart anything.
+ */
+static inline int vfs_hibernate(void)
+{
+	const char *swap = getenv("VFS_SWAP");
+	const char *mode = getenv("VFS_HIBERNATE_MODE");
+	int n = vfs_hibernations() + 1;
+	int err, rc;
+	FILE *f;
+
+	if (!swap || !*swap)
+		return -ENODEV;
+	if (!mode || !*mode)
+		mode = "shutdown";
+	if (strcmp(mode, "shutdown") && strcmp(mode, "platform"))
+		return -EINVAL;
+	if (vfs_host_action(60, "hibernate %d", n))
+		return -ECANCELED;
+	vfs_write_str("/sys/power/pm_test", "none");
+	vfs_write_str("/sys/power/disk", mode);
+	err = vfs_write_str("/sys/power/state", "disk");
+	rc = vfs_host_action(300, "resumed %d %d", n, -err);
+	if (err)
+		return err;
+	if (rc)
+		return -EIO;
+	f = fopen(VFS_HIB_FILE, "w");
+	if (f) {
+		fprintf(f, "%d\n", n);
+		fclose(f);
+	}
+	return 0;
+}
+
 /*
  * The suspend mode: $VFS_SUSPEND, else the suffix of the program name
  * (pm_disk runs pm_test in disk mode), else mem.
@@ -164,7 +229,7 @@ static inline const char *vfs_suspend_mode(void)
 	if (m && *m)
 		return m;
 	if (s && (!strcmp(s, "_disk") || !strcmp(s, "_s3") ||
-		  !strcmp(s, "_mem")))
+		  !strcmp(s, "_mem") || !strcmp(s, "_hibernate")))
 		return s + 1;
 	return "mem";
 }
@@ -177,6 +242,8 @@ static inline int vfs_suspend(void)
 {
 	const char *mode = vfs_suspend_mode();
 
+	if (!strcmp(mode, "hibernate"))
+		return vfs_hibernate();
 	vfs_write_str("/sys/module/suspend/parameters/pm_test_delay", "0");
 	if (!strncmp(mode, "s3", 2)) {
 		vfs_write_str("/sys/power/pm_test", "none");

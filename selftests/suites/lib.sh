@@ -29,6 +29,18 @@
 #	host_action_nowait VERB ARGS...  ask, do not wait; seq in $HOST_SEQ
 #	host_action_wait SEQ [TIMEOUT]   wait for the reply to action SEQ
 #
+# Hibernation (run.sh --hibernate N or '# vfs: hibernate[=N]'; README.rst,
+# "Hibernation")
+#	vfs_hibernate                hibernate for real: the image goes to the
+#	                             swap disk, the guest powers off, the host
+#	                             starts a new virtiofsd and a new QEMU and
+#	                             the guest resumes; returns 0 once resumed
+#	                             there (the host's timings in $HOST_REPLY),
+#	                             non-zero if the host refused, the write to
+#	                             /sys/power/state failed (message in
+#	                             $VFS_HIBERNATE_ERR) or nothing restarted
+#	vfs_hibernations             how many round trips this boot made
+#
 # Kernel log
 #	dmesg_mark                   put a marker in the kernel log
 #	dmesg_new                    the kernel log since the last mark
@@ -197,6 +209,68 @@ host_action_wait() {
 host_action() {
 	host_action_nowait "$@"
 	host_action_wait "$HOST_SEQ"
+}
+
+# ------------------------------------------------------------ hibernation
+# The protocol (vfs_host.h's vfs_hibernate() does the same):
+#   1. host action "hibernate <n>" (n = completed round trips + 1, counted
+#      in /tmp/.vfs-hibernations): the host expects the power-off; it
+#      refuses (rc 2) without a swap disk or beyond the allowed number;
+#   2. /sys/power/pm_test = none, /sys/power/disk = $VFS_HIBERNATE_MODE
+#      (shutdown, the default, or platform: ACPI S4, which QEMU also ends
+#      with a power-off), write "disk" to /sys/power/state;
+#   3. the write returns once the image was restored on the new QEMU (or
+#      at once, failed): host action "resumed <n> <rc>", rc 0 or the
+#      write's error; the host answers 0 only if it did restart QEMU and
+#      virtiofsd for hibernation n.
+# Everything in the guest's memory, /tmp included, is in the image.
+: "${VFS_HIBERNATE_MODE:=shutdown}"
+
+vfs_hibernations() {
+	cat /tmp/.vfs-hibernations 2>/dev/null || echo 0
+}
+
+vfs_hibernate() {
+	VFS_HIBERNATE_ERR=
+	_hn=$(($(vfs_hibernations) + 1))
+	if [ -z "$VFS_SWAP" ]; then
+		VFS_HIBERNATE_ERR="no swap disk (run.sh --hibernate N or '# vfs: hibernate')"
+		echo "# vfs_hibernate: $VFS_HIBERNATE_ERR"
+		return 2
+	fi
+	# Other modes do not power off (suspend, test_resume: the latter
+	# fails with EBUSY on a swap in use and leaves its image behind) or
+	# end QEMU another way (reboot).
+	case "$VFS_HIBERNATE_MODE" in
+	shutdown | platform) ;;
+	*)
+		VFS_HIBERNATE_ERR="VFS_HIBERNATE_MODE=$VFS_HIBERNATE_MODE: only shutdown or platform"
+		echo "# vfs_hibernate: $VFS_HIBERNATE_ERR"
+		return 2
+		;;
+	esac
+	host_action hibernate "$_hn"
+	_hrc=$?
+	if [ "$_hrc" != 0 ]; then
+		VFS_HIBERNATE_ERR="the host refused: $HOST_REPLY"
+		return "$_hrc"
+	fi
+	echo none >/sys/power/pm_test
+	echo "$VFS_HIBERNATE_MODE" >/sys/power/disk
+	echo "# vfs_hibernate: hibernation $_hn ($VFS_HIBERNATE_MODE) to $VFS_SWAP"
+	if VFS_HIBERNATE_ERR=$( { echo disk >/sys/power/state; } 2>&1); then
+		_hrc=0
+	else
+		_hrc=1
+		VFS_HIBERNATE_ERR=${VFS_HIBERNATE_ERR:-write failed}
+		echo "# vfs_hibernate: /sys/power/state: $VFS_HIBERNATE_ERR"
+	fi
+	host_action resumed "$_hn" "$_hrc"
+	_hrc2=$?
+	[ "$_hrc" = 0 ] || return 1
+	[ "$_hrc2" = 0 ] || return "$_hrc2"
+	echo "$_hn" >/tmp/.vfs-hibernations
+	return 0
 }
 
 # ------------------------------------------------------------ kernel log

@@ -18,6 +18,9 @@ Lines the guest sends on the harness port (the console is accepted too):
   VFS-DMESG-BEGIN / VFS-DMESG-END  the guest's dmesg, saved to dmesg.log
   VFS-END: suite=<name> exit=<rc>  the suite finished (" timeout" appended
                                    when the guest's own watchdog fired)
+  VFS-INIT: <what>                 init's view of a hibernation image on the
+                                   swap disk ("resuming ...", "resume
+                                   failed", "no hibernation image")
 
 A request may start with "@ID" (suites/lib.sh numbers its requests so);
 once performed, it is acknowledged on the harness port with
@@ -25,6 +28,16 @@ once performed, it is acknowledged on the harness port with
 n counting the requests of the boot). Requests run one at a time, in
 arrival order. "VFS-HOST-ACTION: reply <ID>" asks for the reply to ID
 again (sent only if that action is done); lib.sh sends it while it waits.
+
+Hibernation (--hibernate N): the guest announces a hibernation with the
+host action "hibernate <n>" and powers off after writing its image to the
+swap disk. When QEMU then exits on that guest power-off, the boot goes on
+as a real hibernation would: the old virtiofsd's group is killed, the
+suite's host-between hook runs (shared dir, n), a NEW virtiofsd starts on
+the same shared directory and socket, and a NEW QEMU with the same command
+line (the swap disk holds the image; the guest's init resumes from it).
+The guest confirms with "resumed <n> <rc>". Logs and the stream go on; the
+timeout covers every boot.
 
 It enforces the timeout, kills QEMU and every virtiofsd group it started
 (also on errors and signals), scans the console and the dmesg dump for
@@ -116,6 +129,17 @@ class Boot:
         self.readers = []
         self.alog = open(os.path.join(self.logdir, "actions.log"), "a",
                          buffering=1)
+        self.qmp_thread = None
+        self.boot_no = 1           # QEMU instances of this run, from 1
+        self.abort_boot = ""       # set by a reader: stop this QEMU now
+        # Hibernation round trips (see the module docstring).
+        self.hib_max = opts.hibernate
+        self.hib_done = 0          # restarts done (= last completed n)
+        self.hib_pending = None    # n announced, guest not powered off yet
+        self.hib_announced = 0.0   # when "hibernate n" arrived
+        self.hib_expect_resume = False
+        self.hib_times = {}        # n -> dict of timestamps
+        self.hib_error = ""
 
     # ---------------------------------------------------------- output
     def say(self, msg):
@@ -183,6 +207,16 @@ class Boot:
                 os.killpg(p.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # The sandboxed child holds the pid file lock until it is gone: a
+        # new virtiofsd on the same socket path needs it gone for good.
+        if not self.wait_group_gone(p.pid, 2):
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if not self.wait_group_gone(p.pid, 10):
+                self.say("virtiofsd %s: process group %d still alive after "
+                         "SIGKILL" % (name, p.pid))
         # virtiofsd keeps a pid file per socket path; drop ours.
         pidf = "/run/virtiofsd/%s.pid" % os.path.join(
             self.run, name).replace("/", ".")
@@ -194,6 +228,31 @@ class Boot:
         if not quiet:
             self.say("virtiofsd %s killed with %s (exit %s)" % (
                 name, signal.Signals(sig).name, p.returncode))
+
+    @staticmethod
+    def group_alive(pgid):
+        """Live (not zombie) processes in process group @pgid?"""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st[st.rfind(")") + 2:].split()
+            if len(fields) > 2 and fields[2] == str(pgid) and \
+                    fields[0] not in ("Z", "X"):
+                return True
+        return False
+
+    def wait_group_gone(self, pgid, timeout):
+        deadline = now() + timeout
+        while self.group_alive(pgid):
+            if now() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def kill_all_daemons(self):
         for name, p in list(self.daemons.items()):
@@ -228,6 +287,7 @@ class Boot:
         self.qmp_sock = s
         t = threading.Thread(target=self.qmp_reader, args=(f,), daemon=True)
         t.start()
+        self.qmp_thread = t
         try:
             r = self.qmp_replies.get(timeout=10)
         except queue.Empty:
@@ -397,6 +457,50 @@ class Boot:
     def act_log(self, rest):
         return 0, rest
 
+    def act_hibernate(self, a):
+        """The guest is about to hibernate for the n-th time: once it has
+        powered off, restart QEMU and virtiofsd (see run_boot)."""
+        self.need(a, 1, "hibernate <n>")
+        n = int(a[0])
+        if self.hib_max <= 0:
+            raise RuntimeError("hibernation is not enabled for this boot "
+                               "(run.sh --hibernate N or '# vfs: hibernate')")
+        if n != self.hib_done + 1:
+            raise RuntimeError("hibernation %d announced, expected %d" % (
+                n, self.hib_done + 1))
+        if n > self.hib_max:
+            raise RuntimeError("hibernation %d: this boot allows %d (run.sh "
+                               "--hibernate N, '# vfs: hibernate=N')" % (
+                                   n, self.hib_max))
+        self.hib_pending = n
+        self.hib_announced = now()
+        self.hib_times[n] = {"announced": self.hib_announced}
+        return 0, ("hibernation %d expected: after the power-off, a new "
+                   "virtiofsd and a new QEMU" % n)
+
+    def act_resumed(self, a):
+        """The guest's write to /sys/power/state returned (rc: 0 or the
+        errno). rc 0 when the host really restarted QEMU and virtiofsd."""
+        self.need(a, 1, "resumed <n> [rc]")
+        n = int(a[0])
+        grc = a[1] if len(a) > 1 else "?"
+        t = self.hib_times.get(n)
+        if t is None or "restarted" not in t:
+            if self.hib_pending == n:
+                self.hib_pending = None
+            return 1, ("hibernation %d: no power-off and restart happened "
+                       "(the write returned %s)" % (n, grc))
+        self.hib_expect_resume = False
+        t["resumed"] = now()
+        msg = ("hibernation %d: image written and off after %.1f s; new "
+               "virtiofsd and QEMU %.1f s later; resumed %.1f s after the "
+               "new QEMU started; round trip %.1f s" % (
+                   n, t["off"] - t["announced"],
+                   t["restarted"] - t["off"],
+                   t["resumed"] - t["restarted"],
+                   t["resumed"] - t["announced"]))
+        return 0, msg
+
     def act_exec_when_suspended(self, a):
         """Wait until the guest is suspended (QMP SUSPEND), run a host
         script as host_exec does, then wake the guest up."""
@@ -452,6 +556,8 @@ class Boot:
         "wait_event": ("act_wait_event", False),
         "host_exec": ("act_host_exec", False),
         "exec_when_suspended": ("act_exec_when_suspended", False),
+        "hibernate": ("act_hibernate", False),
+        "resumed": ("act_resumed", False),
     }
 
     def action_worker(self):
@@ -550,6 +656,18 @@ class Boot:
         if line.startswith("VFS-HOST-ACTION:"):
             self.queue_action(line[len("VFS-HOST-ACTION:"):])
             return
+        if line.startswith("VFS-INIT:") and self.hib_expect_resume:
+            what = line[len("VFS-INIT:"):].strip()
+            if what.startswith("resuming"):
+                self.hib_times[self.hib_done]["init"] = now()
+            elif not self.hib_error:
+                self.hib_error = ("boot %d was to resume hibernation %d, "
+                                  "but init says: %s" % (
+                                      self.boot_no, self.hib_done, what))
+                self.say(self.hib_error)
+                # A fresh boot would run the suite again from the start.
+                if what.startswith("no hibernation image"):
+                    self.abort_boot = self.hib_error
         if line.startswith("VFS-END:"):
             m = re.search(r"exit=(\d+)", line)
             self.suite_exit = int(m.group(1)) if m else 255
@@ -618,16 +736,19 @@ class Boot:
                 pass
             self.qemu.wait(timeout=10)
 
-    def run_boot(self):
-        self.start_virtiofsd("vfsd0.sock")
-        lcon = self.listen("console.sock")
-        ldata = self.listen("data.sock")
+    def start_qemu(self, lcon, ldata):
+        qmp_path = os.path.join(self.run, "qmp.sock")
+        if os.path.exists(qmp_path):
+            os.unlink(qmp_path)
         qlog = open(os.path.join(self.logdir, "qemu.log"), "ab")
-        self.say("QEMU: " + " ".join(shlex.quote(a) for a in self.qemu_argv))
+        self.say("QEMU (boot %d): %s" % (self.boot_no, " ".join(
+            shlex.quote(a) for a in self.qemu_argv)))
         self.qemu = subprocess.Popen(self.qemu_argv, stdin=subprocess.DEVNULL,
                                      stdout=qlog, stderr=qlog,
                                      start_new_session=True)
         qlog.close()
+        if self.hib_expect_resume:
+            self.hib_times[self.hib_done]["restarted"] = now()
         with open(os.path.join(self.run, "qemu.pid"), "w") as f:
             f.write("%d\n" % self.qemu.pid)
         con = self.accept(lcon, "console")
@@ -639,28 +760,132 @@ class Boot:
             t.start()
             self.readers.append(t)
         threading.Thread(target=self.qmp_connect, daemon=True).start()
-        threading.Thread(target=self.action_worker, daemon=True).start()
 
-        deadline = self.t0 + self.o.timeout
+    def wait_qemu(self, deadline):
+        """Until QEMU exits (True) or has to be stopped (False)."""
         while self.qemu.poll() is None:
             t = now()
             if self.end_seen and t > self.end_time + self.o.grace:
                 self.say("guest printed its end marker but did not power off "
                          "within %d s; killing QEMU" % self.o.grace)
-                break
+                return False
             if os.getppid() != self.ppid:
                 raise KeyboardInterrupt("run.sh is gone")
             if t > deadline:
                 self.host_timeout = True
                 self.say("TIMEOUT: the boot exceeded %d s; killing QEMU" %
                          self.o.timeout)
-                break
+                return False
+            if self.abort_boot:
+                self.say("stopping QEMU: %s" % self.abort_boot)
+                return False
             time.sleep(0.2)
-        else:
-            self.poweroff_ok = True
+        return True
+
+    def drain_qemu(self):
+        """After QEMU is gone: let the port readers and QMP finish."""
         self.kill_qemu()
         for t in self.readers:
             t.join(timeout=10)
+        self.readers = []
+        if self.qmp_thread is not None:
+            self.qmp_thread.join(timeout=5)
+        with self.data_send_lock:
+            self.data_sock = None
+
+    def hibernated(self):
+        """Did this QEMU end with the guest powering off to hibernate?"""
+        n = self.hib_pending
+        if n is None or self.end_seen:
+            return False
+        if self.shutdown_reason != "guest-shutdown":
+            self.hib_error = ("hibernation %d: QEMU ended (exit %s, "
+                              "shutdown reason '%s'), not by a guest "
+                              "power-off" % (n, self.qemu.returncode,
+                                             self.shutdown_reason or "none"))
+            self.say(self.hib_error)
+            return False
+        return True
+
+    def between_boots(self):
+        """A hibernated guest is "off": the host side goes away and comes
+        back new; only the shared directory and the tag are the same."""
+        n = self.hib_pending
+        t = self.hib_times[n]
+        t["off"] = now()
+        self.say("hibernation %d: the guest powered off %.1f s after "
+                 "announcing it; QEMU exited (%d)" % (
+                     n, t["off"] - t["announced"], self.qemu.returncode))
+        for name in list(self.daemons):
+            self.kill_virtiofsd(name, signal.SIGTERM, quiet=True)
+            del self.daemons[name]
+        self.current_daemon = None
+        self.say("hibernation %d: old virtiofsd process group(s) gone" % n)
+        self.run_between_hook(n)
+        # A fresh QEMU needs fresh QMP state; events and replies stay.
+        self.qmp_ready.clear()
+        self.qmp_sock = None
+        self.qmp_thread = None
+        self.qmp_replies = queue.Queue()
+        self.shutdown_reason = ""
+        self.boot_no += 1
+        self.hib_done = n
+        self.hib_pending = None
+        self.hib_expect_resume = True
+        mark = ("# host: hibernation %d: boot %d, a new virtiofsd and a new "
+                "QEMU\n" % (n, self.boot_no))
+        for log in ("console.log", "data.log"):
+            with open(os.path.join(self.logdir, log), "a") as f:
+                f.write(mark)
+
+    def run_between_hook(self, n):
+        hook = self.o.between_hook
+        if not hook or not os.path.exists(hook):
+            return
+        base = os.path.join(self.logdir, "host-between-%d" % n)
+        argv = [hook] if os.access(hook, os.X_OK) else ["bash", hook]
+        argv += [self.o.shared, str(n)]
+        env = dict(os.environ, VFS_HIBERNATION=str(n))
+        self.say("host-between %d: %s" % (n, " ".join(argv)))
+        rc = 0
+        with open(base + ".log", "wb") as out:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT, env=env,
+                                 start_new_session=True)
+            try:
+                rc = p.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                rc = 124
+            finally:
+                if p.poll() is None or self.group_alive(p.pid):
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    p.wait()
+        with open(base + ".rc", "w") as f:
+            f.write("%d\n" % rc)
+        with open(base + ".log", "rb") as f:
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                self.emit(line)
+        if rc:
+            self.say("host-between %d exited with %d" % (n, rc))
+
+    def run_boot(self):
+        lcon = self.listen("console.sock")
+        ldata = self.listen("data.sock")
+        threading.Thread(target=self.action_worker, daemon=True).start()
+        deadline = self.t0 + self.o.timeout
+        while True:
+            self.start_virtiofsd("vfsd0.sock")
+            self.start_qemu(lcon, ldata)
+            exited = self.wait_qemu(deadline)
+            self.drain_qemu()
+            if exited and self.hibernated():
+                self.between_boots()
+                continue
+            self.poweroff_ok = exited
+            break
         self.action_q.put(None)
         qemu_rc = self.qemu.returncode
         try:
@@ -688,6 +913,9 @@ class Boot:
             w("actions", self.actions)
             w("actions_failed", self.actions_failed)
             w("monitor_error", error or "")
+            w("boots", self.boot_no)
+            w("hibernations", self.hib_done)
+            w("hibernate_error", self.hib_error)
             w("elapsed", int(now() - self.t0))
         with open(os.path.join(self.logdir, "kernel-problems.log"), "w") as f:
             for p in self.problems:
@@ -707,6 +935,8 @@ def main():
     ap.add_argument("--shared", required=True)
     ap.add_argument("--tag", required=True)
     ap.add_argument("--queue-size", type=int, required=True)
+    ap.add_argument("--hibernate", type=int, default=0)
+    ap.add_argument("--between-hook", default="")
     ap.add_argument("qemu", nargs=argparse.REMAINDER)
     o = ap.parse_args()
     argv = o.qemu[1:] if o.qemu and o.qemu[0] == "--" else o.qemu

@@ -16,6 +16,11 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 PYTHON=${PYTHON:-python3}
 # Kernel modules every guest loads, in this order (from the kernel's tree).
 BASE_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci fuse virtio_blk"
+# The swap disk of a boot that hibernates (sparse), and what a boot that
+# hibernates adds to the kernel command line: an uncompressed image is read
+# back in well under a second under TCG, an LZO one in about 10 s.
+SWAP_SIZE=${SWAP_SIZE:-1G}
+HIBERNATE_APPEND=${HIBERNATE_APPEND-hibernate=nocompress}
 # Bump when the layout of the cached base image changes.
 BASE_FORMAT=2
 
@@ -43,6 +48,9 @@ usage: $0 [options]
   --shared DIR           share DIR (kept) instead of a fresh temporary dir
   --disk FILE|new:SIZE   attach a virtio-blk disk (repeatable; raw unless
                          FILE ends in .qcow2; new:SIZE makes a temporary one)
+  --hibernate N          let the suite hibernate for real N times (default:
+                         the suite's "hibernate[=N]", else 0): a swap disk,
+                         and a new QEMU and virtiofsd after each power-off
   --extra-dir DIR        copy DIR's contents into the initramfs root, after
                          everything else (repeatable; later ones win)
   --mem SIZE             guest memory (default 2G)
@@ -70,6 +78,7 @@ timeout='' tag=vfstest mnt=/mnt/vfs fstype=virtiofs shared='' mem=2G smp=2
 loglevel=5 append='' qemu_opts='' allow_warn=0 log_dir='' result='' quiet=0 keep=0
 disks=()
 extra_dirs=()
+hibernate=''
 
 while [ $# -gt 0 ]; do
 	opt=$1
@@ -98,6 +107,7 @@ while [ $# -gt 0 ]; do
 	--fstype) fstype=$val ;;
 	--shared) shared=$val ;;
 	--disk) disks+=("$val") ;;
+	--hibernate) hibernate=$val ;;
 	--extra-dir) extra_dirs+=("$val") ;;
 	--mem) mem=$val ;;
 	--smp) smp=$val ;;
@@ -142,7 +152,7 @@ fi
 hook_base=${suite_file%.sh}
 
 # "# vfs: word word=value ..." lines among the first 20 lines of the suite.
-hdr_nomount=0 hdr_noload=0 hdr_timeout='' hdr_mountopts=''
+hdr_nomount=0 hdr_noload=0 hdr_timeout='' hdr_mountopts='' hdr_hibernate=''
 for w in $(head -n 20 "$suite_file" | sed -n 's/^#[[:space:]]*vfs:[[:space:]]*//p'); do
 	case "$w" in
 	nomount) hdr_nomount=1 ;;
@@ -150,10 +160,17 @@ for w in $(head -n 20 "$suite_file" | sed -n 's/^#[[:space:]]*vfs:[[:space:]]*//
 	allow-warn) allow_warn=1 ;;
 	timeout=*) hdr_timeout=${w#timeout=} ;;
 	mountopts=*) hdr_mountopts=${w#mountopts=} ;;
+	hibernate) hdr_hibernate=1 ;;
+	hibernate=*) hdr_hibernate=${w#hibernate=} ;;
 	*) echo "run.sh: $suite_file: unknown '# vfs:' word '$w'" >&2 ;;
 	esac
 done
-timeout=${timeout:-${hdr_timeout:-300}}
+hibernate=${hibernate:-${hdr_hibernate:-0}}
+case "$hibernate" in '' | *[!0-9]*) die "bad --hibernate/hibernate= '$hibernate'" ;; esac
+# A hibernation round trip (image out, new QEMU, image in) takes 10-40 s
+# under TCG: the default timeout allows HIB_ROUND_TRIP seconds for each.
+HIB_ROUND_TRIP=60
+timeout=${timeout:-${hdr_timeout:-$((300 + hibernate * HIB_ROUND_TRIP))}}
 case "$timeout" in '' | *[!0-9]*) die "bad timeout '$timeout'" ;; esac
 # The guest's own watchdog fires first, so a hung suite still reports.
 guest_limit=$((timeout - 45))
@@ -272,6 +289,8 @@ base_key() {
 	stat -Lc '%n %s %Y' "$BUSYBOX"
 	for m in $BASE_MODULES; do
 		f=$(modinfo -k "$kver" -n "$m") || die "module $m not found for $kver"
+		# Built into the kernel (Debian's 6.12 has virtio and fuse so).
+		[ "$f" = "(builtin)" ] && { echo "$m builtin"; continue; }
 		stat -Lc '%n %s %Y' "$f"
 	done
 }
@@ -292,6 +311,7 @@ build_base() { # OUT
 	: >"$st/etc/vfs-modules"
 	for m in $BASE_MODULES; do
 		f=$(modinfo -k "$kver" -n "$m")
+		[ "$f" = "(builtin)" ] && continue
 		decompress_to "$f" "$st/lib/kmod/$m.ko"
 		echo "$m" >>"$st/etc/vfs-modules"
 	done
@@ -353,6 +373,7 @@ done
 	echo "VFS_QUEUE_SIZE=$queue_size"
 	echo "VFS_DISKS=$(sq "${disk_devs[*]}")"
 	echo "VFS_SUITE_TIMEOUT=$guest_limit"
+	echo "VFS_HIBERNATE=$hibernate"
 } >"$ov/etc/vfs.env"
 cpio_gz "$ov" "$run/overlay.cpio.gz"
 cat "$cache/base.cpio.gz" "$run/overlay.cpio.gz" >"$run/initrd.img"
@@ -369,13 +390,15 @@ for d in "${extra_dirs[@]}"; do
 done
 
 # ---------------------------------------------------------------- QEMU
+hib_append=
+[ "$hibernate" = 0 ] || hib_append=$HIBERNATE_APPEND
 # shellcheck disable=SC2054 # the commas are inside QEMU arguments
 qemu=("$QEMU" -accel tcg -machine pc -m "$mem" -smp "$smp"
 	-object "memory-backend-memfd,id=mem,size=$mem,share=on"
 	-numa node,memdev=mem
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$run/initrd.img"
-	-append "console=ttyS0,115200 loglevel=$loglevel panic=-1 printk.devkmsg=on vfs_suite=$suite vfs_tag=$tag vfs_mnt=$mnt${append:+ $append}"
+	-append "console=ttyS0,115200 loglevel=$loglevel panic=-1 printk.devkmsg=on vfs_suite=$suite vfs_tag=$tag vfs_mnt=$mnt${hib_append:+ $hib_append}${append:+ $append}"
 	-chardev "socket,id=con0,path=$run/console.sock" -serial chardev:con0
 	-chardev "socket,id=port0,path=$run/data.sock" -serial chardev:port0
 	-chardev "socket,id=char0,path=$run/vfsd0.sock"
@@ -395,6 +418,14 @@ for i in "${!disks[@]}"; do
 	qemu+=(-drive "file=$d,if=none,id=disk$i,format=$fmt,cache=unsafe"
 		-device "virtio-blk-pci,drive=disk$i,id=blk$i")
 done
+# The swap disk for hibernation comes last, so the --disk ones keep their
+# names; the guest finds it by its serial. It holds the image across the
+# QEMU restart.
+if [ "$hibernate" -gt 0 ]; then
+	truncate -s "$SWAP_SIZE" "$run/swap.img"
+	qemu+=(-drive "file=$run/swap.img,if=none,id=swap,format=raw,cache=unsafe"
+		-device "virtio-blk-pci,drive=swap,id=swapblk,serial=vfs-swap")
+fi
 # shellcheck disable=SC2206 # extra QEMU arguments are separate words
 [ -z "$qemu_opts" ] || qemu+=($qemu_opts)
 
@@ -404,6 +435,7 @@ done
 	echo "queue_size=$queue_size tag=$tag mnt=$mnt fstype=$fstype timeout=$timeout guest_limit=$guest_limit"
 	echo "virtiofsd_opts=$vfsd_opts"
 	echo "shared=$shared run=$run tests=$ntests disks=${disks[*]}"
+	echo "hibernate=$hibernate swap_size=$SWAP_SIZE"
 	echo "extra_dirs=${extra_dirs[*]}"
 } >"$log_dir/run.env"
 
@@ -432,6 +464,9 @@ run_hook() { # pre|post
 }
 
 run_hook pre
+# The monitor runs suites/NAME.host-between between the boots of a
+# hibernation, with this environment.
+hook_env
 
 # ---------------------------------------------------------------- boot
 margs=(--run-dir "$run" --log-dir "$log_dir" --timeout "$timeout"
@@ -439,6 +474,8 @@ margs=(--run-dir "$run" --log-dir "$log_dir" --timeout "$timeout"
 	--shared "$shared" --tag "$tag" --queue-size "$queue_size")
 [ "$quiet" = 0 ] || margs+=(--quiet)
 [ "$allow_warn" = 0 ] || margs+=(--allow-warn)
+[ "$hibernate" = 0 ] || margs+=(--hibernate "$hibernate"
+	--between-hook "$hook_base.host-between")
 "$PYTHON" -u "$here/monitor.py" "${margs[@]}" -- "${qemu[@]}" &
 monitor_pid=$!
 mrc=0
@@ -447,7 +484,8 @@ monitor_pid=
 
 # Defaults in case the monitor could not write its result.
 end_seen=0 suite_exit='' guest_timeout=0 host_timeout=0 poweroff_ok=0
-shutdown_reason='' kernel_problems=0 actions=0
+shutdown_reason='' kernel_problems=0 actions=0 boots=1 hibernations=0
+hibernate_error=''
 monitor_error="monitor exited with $mrc" elapsed=0
 # shellcheck disable=SC1091 # written by monitor.py
 [ ! -r "$run/monitor.result" ] || . "$run/monitor.result"
@@ -486,7 +524,13 @@ read -r g_ok g_notok g_skip < <(count_ktap "$log_dir/data.log")
 passed=$((passed + g_ok))
 failed=$((failed + g_notok))
 [ "$g_notok" = 0 ] || reasons+=("$g_notok guest test(s) not ok")
-for h in pre post; do
+hooks="pre"
+for f in "$log_dir"/host-between-*.log; do
+	[ -e "$f" ] || continue
+	f=${f##*/host-}
+	hooks="$hooks ${f%.log}"
+done
+for h in $hooks post; do
 	[ -r "$log_dir/host-$h.log" ] || continue
 	read -r h_ok h_notok _ < <(count_ktap "$log_dir/host-$h.log")
 	passed=$((passed + h_ok))
@@ -501,6 +545,9 @@ done
 if [ -n "$monitor_error" ]; then
 	fail "harness error: $monitor_error"
 fi
+if [ -n "$hibernate_error" ]; then
+	fail "hibernation: $hibernate_error"
+fi
 if [ "$host_timeout" = 1 ]; then
 	fail "timeout: the boot was killed after ${timeout}s"
 elif [ "$guest_timeout" = 1 ]; then
@@ -511,6 +558,7 @@ elif [ "$suite_exit" != 0 ] && [ "$g_notok" = 0 ]; then
 	case "$suite_exit" in
 	125) fail "guest setup failed (module load or mount; exit 125)" ;;
 	126) fail "guest found no suite script (exit 126)" ;;
+	127) fail "guest could not resume from its hibernation image (exit 127)" ;;
 	*) fail "suite exited with $suite_exit" ;;
 	esac
 fi
@@ -529,7 +577,9 @@ if [ $((passed + failed)) = 0 ]; then
 fi
 
 duration=$(($(date +%s) - t_start))
-say "suite $suite: $g_ok ok ($g_skip skipped), $g_notok not ok in the guest; boot ${elapsed}s, total ${duration}s; $actions host action(s)"
+hib_summary=
+[ "$hibernate" = 0 ] || hib_summary="; $hibernations of $hibernate hibernation(s), $boots QEMU boot(s)"
+say "suite $suite: $g_ok ok ($g_skip skipped), $g_notok not ok in the guest; boot ${elapsed}s, total ${duration}s; $actions host action(s)$hib_summary"
 status=PASS
 if [ "$failed" != 0 ]; then
 	status=FAIL
