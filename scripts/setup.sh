@@ -9,7 +9,7 @@
 set -eu
 
 kver=${1:-}
-pkgs="build-essential kmod xz-utils cpio busybox-static sparse fio
+pkgs="build-essential kmod xz-utils cpio busybox-static sparse fio libaio1
       gnuplot-nox qemu-system-x86 qemu-system-common qemu-utils socat
       python3 e2fsprogs util-linux clang-14 libclang-rt-14-dev llvm-14"
 
