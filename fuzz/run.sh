@@ -71,7 +71,7 @@ for t in "${names[@]}"; do
 	rc=$?
 	d=$(($(date +%s) - t0))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1)
 	corp=$(ls "$out/corpus/$t" "$here/corpus/$t" | grep -vc ':$')
 	echo "# $t: exit $rc in ${d}s, ${runs:-?} runs, ${cov:-cov: ?}, corpus $corp"
 	after=$(ls "$crashes" | wc -l)
@@ -79,7 +79,7 @@ for t in "${names[@]}"; do
 		echo "ok $n $t"
 	else
 		failed=$((failed + 1))
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz_[a-z]+:|lockcheck:|INFO: Timeout|==[0-9]+== ERROR)' \
+		grep -aE '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz_[a-z]+:|lockcheck:|INFO: Timeout|==[0-9]+== ERROR)' \
 			"$log" | head -5 | sed 's/^/# /'
 		for f in $(ls -t "$crashes" | head -3); do
 			echo "# $t: input kept in $crashes/$f"
