@@ -76,8 +76,8 @@ if [ "$fuzz" = 1 ]; then
 	t0=$(date +%s)
 	make -C "$top" --no-print-directory fuzz-smoke 2>&1 | tee "$logs/make-fuzz-smoke.log"
 	rc=${PIPESTATUS[0]}
-	p=$(grep -Ec '^ok [0-9]+ [^#]*$' "$logs/make-fuzz-smoke.log")
-	f=$(grep -Ec '^not ok [0-9]+ ' "$logs/make-fuzz-smoke.log")
+	p=$(grep -aEc '^ok [0-9]+ [^#]*$' "$logs/make-fuzz-smoke.log")
+	f=$(grep -aEc '^not ok [0-9]+ ' "$logs/make-fuzz-smoke.log")
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1
 	fi
