@@ -342,7 +342,7 @@ static const u64 lt_special[] = {
 	LM_U64_MAX - 2, LM_U64_MAX - 1, LM_U64_MAX,
 };
 
-#define LT_NSPECIAL (sizeof(lt_special) / sizeof(lt_special[0]))
+#define LT_NSPECIAL (sizeof(lt_special) / sizeof(*lt_special))
 
 /* Window of the "small" requests; the unit test's byte model covers it. */
 #define LT_WINDOW 64
@@ -381,11 +381,12 @@ static unsigned long lt_run(struct lt *t, const u8 *data, size_t size)
 			u8 b = lt_u8(&in);
 
 			s = LM_OFFSET_MAX - 2 + b % 5;
-			switch ((b >> 3) & 3) {
-			case 0: e = LM_OFFSET_MAX; break;
-			case 1: e = LM_U64_MAX; break;
-			default: e = s + (b >> 5); break;
-			}
+			if (((b >> 3) & 3) == 0)
+				e = LM_OFFSET_MAX;
+			else if (((b >> 3) & 3) == 1)
+				e = LM_U64_MAX;
+			else
+				e = s + (b >> 5);
 		} else if (kind == 19) {
 			s = LM_U64_MAX - lt_u8(&in) % 4;
 			e = LM_U64_MAX - lt_u8(&in) % 4;
