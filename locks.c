@@ -105,9 +105,13 @@ int vtfs_ranges_apply(struct vtfs_ranges *rs, u64 start, u64 end, u32 type)
 		return ret;
 	r = rs->r;
 
+	/* Nothing held and nothing to hold: done (r may be NULL). */
+	if (!nr && !rs->nr)
+		return 0;
 	/* Move the ranges after the touched ones, then write the middle. */
 	i = first + keep_left + insert + keep_right;
-	memmove(&r[i], &r[last], (rs->nr - last) * sizeof(*r));
+	if (rs->nr > last)
+		memmove(&r[i], &r[last], (rs->nr - last) * sizeof(*r));
 	i = first;
 	if (keep_left)
 		r[i++] = left;

@@ -170,21 +170,6 @@ void *vtfs_fuzz_reallocarray(void *p, size_t n, size_t size)
 	return reallocarray(p, n, size);
 }
 
-/* VTFS_FUZZ_STRICT=1: also run the requests of known bugs. */
-static unsigned long lt_known_skipped;
-
-static int lt_strict(void)
-{
-	static int strict = -1;
-
-	if (strict < 0) {
-		const char *v = getenv("VTFS_FUZZ_STRICT");
-
-		strict = v && *v == '1';
-	}
-	return strict;
-}
-
 struct lt {
 	struct vtfs_ranges rs;
 	struct lm *m;		/* what the tracker must hold */
@@ -242,17 +227,6 @@ static int lt_step(struct lt *t, u64 s, u64 e, u32 type, int fail_alloc,
 	if (s <= e) {
 		t->last_s = s;
 		t->last_e = e;
-	}
-	/*
-	 * Known bug (fuzz/crashes/README): an unlock on ranges that never
-	 * held one (r == NULL) passes NULL to memmove(), undefined behaviour
-	 * that UBSan reports. The driver never does it (state.c drops an
-	 * unlock without a lock record), so it is skipped here, like there,
-	 * unless VTFS_FUZZ_STRICT=1; the model is unchanged either way.
-	 */
-	if (!t->rs.r && type == VTFS_UNLCK && s <= e && !lt_strict()) {
-		lt_known_skipped++;
-		return 0;
 	}
 	lt_fail_next = fail_alloc;
 	lt_alloc_failed = 0;
