@@ -7,6 +7,7 @@
 #   make test         install what is missing, build, check, run the guest suite
 #   make demo         boot a guest, mount a host directory, show it working
 #   make bench        compare against the in-tree virtiofs.ko (see bench/)
+#   make soak         100 suspend cycles and 4 hibernations under load
 #   make install      install the module for KVER (see Documentation/)
 #   make setup        install the Debian packages the project needs
 #   make fuzz         fuzz reply.c and locks.c in userspace, FUZZ_SECONDS
@@ -23,7 +24,7 @@ KSRC := $(BUILD)/ksrc
 
 SOURCES := $(filter-out %.mod.c,$(wildcard *.c *.h))
 
-.PHONY: all module module-fault prepare run-demo run-tests check sparse checkpatch test selftests demo bench \
+.PHONY: all module module-fault prepare run-demo run-tests soak check sparse checkpatch test selftests demo bench \
 	install uninstall setup clean fuzz fuzz-smoke
 
 all: module
@@ -67,6 +68,11 @@ demo:
 
 run-demo: module
 	@selftests/vm/demo.sh --kver $(KVER) --module $(CURDIR)/virtio_fs.ko
+
+# 100 suspend cycles of every kind, four real hibernations, under load.
+soak: module selftests
+	@selftests/run-all.sh --kver $(KVER) --build $(BUILD) --no-check \
+		--no-fuzz --manifest selftests/suites/SOAK
 
 bench: module selftests
 	@bench/run.sh --kver $(KVER) --build $(BUILD)

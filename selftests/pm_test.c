@@ -10,6 +10,11 @@
  * replaces (suspend.host-mutate). Then it suspends the guest once, the way
  * $VFS_SUSPEND says (see vfs_host.h), and only then runs the tests.
  *
+ * Run as pm_hibernate, the suspend is a real hibernation with a new QEMU and
+ * virtiofsd, and the host also changes files while the guest is off
+ * (hibernate.host-between): it deletes betdel.txt, replaces betrepl.txt and
+ * takes the lock the guest held on betlock.bin.
+ *
  * Every test runs in a child of that parent: it inherits the descriptors,
  * the cwd and the mapping, and it is "another process" for the locks.
  */
@@ -44,6 +49,9 @@ static struct {
 	int hostdel_fd;		/* the host deletes hostdel.txt */
 	int hostren_fd;		/* the host renames hostren.txt */
 	int hostrepl_fd;	/* the host replaces hostrepl.txt */
+	int betdel_fd;		/* hibernation: deleted while the guest is off */
+	int betrepl_fd;		/* hibernation: replaced while the guest is off */
+	int betlock_fd;		/* hibernation: its lock taken meanwhile */
 	ino_t old_inos[8];
 	int host_rc;		/* the host action's result */
 	int suspend_rc;		/* 0 or -errno of the write to /sys/power/state */
@@ -201,6 +209,14 @@ static int scene_setup(void)
 	if (fstat(S.rw_fd, &st))
 		return 22;
 	S.old_inos[1] = st.st_ino;
+
+	/* Files the host changes while the guest is off (hibernation). */
+	S.betdel_fd = scene_open("betdel.txt", O_RDWR, 59);
+	S.betrepl_fd = scene_open("betrepl.txt", O_RDWR, 61);
+	S.betlock_fd = scene_open("betlock.bin", O_RDWR, 67);
+	if (S.betdel_fd < 0 || S.betrepl_fd < 0 || S.betlock_fd < 0 ||
+	    scene_lock(S.betlock_fd, F_SETLK, F_WRLCK, 0, 100))
+		return 25;
 
 	/* A cwd deep inside the mount. */
 	scene_path(p, "cwd");
@@ -572,6 +588,42 @@ TEST(new_files_do_not_collide)
 			EXPECT_NE(inos[i], inos[j]);
 	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.rw_fd, buf, sizeof(buf), 8192));
 	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 11, 8192));
+}
+
+static bool hibernated(void)
+{
+	return !strcmp(vfs_suspend_mode(), "hibernate");
+}
+
+/* While the guest was off, the host deleted one file and replaced one. */
+TEST(changed_while_off_is_stale)
+{
+	char buf[64] = "";
+	ssize_t n;
+
+	ASSERT_EQ(0, S.setup_step);
+	if (!hibernated())
+		SKIP(return, "only a hibernation leaves the host time to act");
+	EXPECT_ERRNO(ESTALE, pwrite(S.betdel_fd, "x", 1, 0));
+	n = pread(S.betrepl_fd, buf, sizeof(buf) - 1, 0);
+	EXPECT_EQ(-1, n) TH_LOG("read %zd bytes of \"%s\"", n, buf);
+	EXPECT_EQ(ESTALE, errno);
+}
+
+/* The host took the lock while the guest was off: EIO through that fd. */
+TEST(lock_taken_while_off_is_lost)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	ASSERT_EQ(0, S.setup_step);
+	if (!hibernated())
+		SKIP(return, "only a hibernation leaves the host time to act");
+	EXPECT_ERRNO(EIO, pwrite(S.betlock_fd, "x", 1, 0));
+	scene_path(path, "betlock.bin");
+	fd = ASSERT_SYS(open(path, O_RDWR));
+	EXPECT_ERRNO(EAGAIN, scene_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+	close(fd);
 }
 
 TEST(namespace_ops_after_resume)

@@ -258,4 +258,42 @@ static inline int vfs_suspend(void)
 			     strcmp(mode, "disk") ? "mem" : "disk");
 }
 
+/*
+ * A "key value" line of the driver's debugfs file @file (e.g. "session")
+ * for the device with our tag. Return: the value, or -1.
+ */
+static inline long long vfs_driver_stat(const char *file, const char *key)
+{
+	const char *tag = getenv("VFS_TAG") ?: "vfstest";
+	char path[128], line[256];
+	long long val = -1;
+	int i;
+
+	for (i = 0; i < 16 && val < 0; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/virtio_fs/%d/tag", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f) ||
+		    strncmp(line, tag, strlen(tag)) || line[strlen(tag)] != '\n') {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/kernel/debug/virtio_fs/%d/%s",
+			 i, file);
+		f = fopen(path, "r");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, key, strlen(key)) &&
+			    line[strlen(key)] == ' ')
+				val = atoll(line + strlen(key) + 1);
+		fclose(f);
+	}
+	return val;
+}
+
 #endif /* VFS_HOST_H */
