@@ -8,7 +8,8 @@
 #   make demo         boot a guest, mount a host directory, show it working
 #   make bench        compare against the in-tree virtiofs.ko (see bench/)
 #   make soak         100 suspend cycles and 4 hibernations under load
-#   make install      install the module for KVER (see Documentation/)
+#   make install      install with DKMS for KVER, keep the in-tree one out
+#   make uninstall    remove it again (the in-tree driver is used again)
 #   make setup        install the Debian packages the project needs
 #   make fuzz         fuzz reply.c and locks.c in userspace, FUZZ_SECONDS
 #                     (default 300) per fuzzer, and their unit test (fuzz/)
@@ -32,8 +33,16 @@ all: module
 prepare:
 	@scripts/extract-ksrc.sh $(KVER) $(KSRC)
 
+# Each kernel release builds in its own folder of links to the sources,
+# $(BUILD)/obj, so that builds for several kernels can coexist (the guest
+# runner and the benchmark take the module from there). The result is also
+# copied to ./virtio_fs.ko.
+OBJ_DIR := $(BUILD)/obj
 module: prepare
-	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) modules
+	@mkdir -p $(OBJ_DIR)
+	@for f in $(SOURCES) Kbuild; do ln -sf $(CURDIR)/$$f $(OBJ_DIR)/$$f; done
+	$(MAKE) -C $(KDIR) M=$(OBJ_DIR) VFS_KSRC=$(KSRC) modules
+	@cp $(OBJ_DIR)/virtio_fs.ko $(CURDIR)/virtio_fs.ko
 
 # The same sources with fault injection (fault.h), built apart for tests:
 # $(BUILD)/fault/virtio_fs.ko. Never install it.
@@ -67,7 +76,7 @@ demo:
 	@k=$(filter-out none,$(KVER)); $(MAKE) --no-print-directory KVER=$${k:-$$(scripts/kver.sh)} run-demo
 
 run-demo: module
-	@selftests/vm/demo.sh --kver $(KVER) --module $(CURDIR)/virtio_fs.ko
+	@selftests/vm/demo.sh --kver $(KVER) --module $(OBJ_DIR)/virtio_fs.ko
 
 # 100 suspend cycles of every kind, four real hibernations, under load.
 soak: module selftests
@@ -85,10 +94,13 @@ fuzz:
 fuzz-smoke:
 	@$(MAKE) --no-print-directory -C fuzz smoke
 
-install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) VFS_KSRC=$(KSRC) INSTALL_MOD_DIR=updates modules_install
-	depmod $(KVER)
+# Through DKMS (dkms.conf), into /lib/modules/$(KVER)/updates, with the
+# modprobe.d file that keeps the in-tree driver out; uninstall undoes both.
+install: prepare
+	@scripts/install.sh install $(KVER)
+
+uninstall:
+	@scripts/install.sh uninstall $(KVER)
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf build
+	rm -rf build virtio_fs.ko

@@ -11,7 +11,7 @@ set -eu
 kver=${1:-}
 pkgs="build-essential kmod xz-utils cpio busybox-static sparse fio libaio1
       gnuplot-nox qemu-system-x86 qemu-system-common qemu-utils socat
-      python3 e2fsprogs util-linux clang-14 libclang-rt-14-dev llvm-14"
+      python3 e2fsprogs util-linux dkms clang-14 libclang-rt-14-dev llvm-14"
 
 if [ -z "$kver" ] || [ "$kver" = none ]; then
 	pkgs="$pkgs linux-image-amd64 linux-headers-amd64 linux-source-6.1"

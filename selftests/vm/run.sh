@@ -30,7 +30,7 @@ usage: $0 [options]
   --kver KVER            kernel release (default: scripts/kver.sh)
   --build DIR            build/<kver> (test binaries in DIR/selftests)
   --module ours|fault|intree|FILE
-                         driver to test (default: ours = <top>/virtio_fs.ko,
+                         driver to test (default: ours = BUILD/obj/virtio_fs.ko,
                          built by 'make module'; intree = Debian's virtiofs.ko)
   --modparams 'A=1 B=2'  parameters for the driver's insmod
   --suite NAME           run suites/NAME.sh (default: smoke)
@@ -186,11 +186,17 @@ decompress_to() { # SRC DST
 	esac
 }
 
+# Debian's 6.12 builds the in-tree virtio-fs driver into the kernel. It then
+# binds every device and owns the "virtiofs" file system type, so testing
+# another driver needs its init call kept from running.
+intree_builtin=0
+[ "$(modinfo -k "$kver" -n virtiofs 2>/dev/null)" = "(builtin)" ] && intree_builtin=1
+
 case "$module" in
 ours)
 	modkind=ours
-	modfile=$top/virtio_fs.ko
-	[ -r "$modfile" ] || die "$modfile is missing; build it (make -C $top module) or use --module intree"
+	modfile=$build/obj/virtio_fs.ko
+	[ -r "$modfile" ] || die "$modfile is missing; build it (make -C $top module KVER=$kver) or use --module intree"
 	;;
 intree)
 	modkind=intree
@@ -210,13 +216,20 @@ fault)
 	modfile=$(cd "$(dirname "$modfile")" && pwd)/$(basename "$modfile")
 	;;
 esac
-modname=$(modinfo -F name "$modfile" 2>/dev/null || true)
+if [ "$modfile" = "(builtin)" ]; then
+	modname=virtiofs
+elif [ "$intree_builtin" = 1 ]; then
+	append="initcall_blacklist=virtio_fs_init${append:+ $append}"
+fi
+[ -n "${modname:-}" ] || modname=$(modinfo -F name "$modfile" 2>/dev/null || true)
 if [ -z "$modname" ]; then
 	modname=$(basename "$modfile")
 	modname=${modname%%.ko*}
 	modname=${modname//-/_}
 fi
-vermagic=$(modinfo -F vermagic "$modfile" 2>/dev/null | awk '{print $1}')
+vermagic=
+[ "$modfile" = "(builtin)" ] ||
+	vermagic=$(modinfo -F vermagic "$modfile" 2>/dev/null | awk '{print $1}')
 if [ -n "$vermagic" ] && [ "$vermagic" != "$kver" ]; then
 	die "$modfile was built for $vermagic, not $kver (rebuild: make -C $top module KVER=$kver)"
 fi
@@ -339,7 +352,7 @@ sq() { # shell-quote for the guest's sh
 ov=$run/overlay
 mkdir -p "$ov/etc" "$ov/lib/vfs" "$ov/tests" "$ov/suites"
 install -m 755 "$here/init" "$ov/init"
-decompress_to "$modfile" "$ov/lib/vfs/$modname.ko"
+[ "$modfile" = "(builtin)" ] || decompress_to "$modfile" "$ov/lib/vfs/$modname.ko"
 ntests=0
 if [ -d "$build/selftests" ]; then
 	for f in "$build/selftests"/*; do
