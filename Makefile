@@ -16,7 +16,8 @@
 #   make fuzz-smoke   the same, about 20 s per fuzzer (run-all.sh runs it)
 #
 # KVER selects the kernel release for the build, the guest runner and the
-# benchmark alike.
+# benchmark alike; for test, demo and setup it may also name a kernel line
+# (KVER=6.12: the newest 6.12 kernel, installed first when missing).
 
 KVER ?= $(shell scripts/kver.sh)
 KDIR ?= /lib/modules/$(KVER)/build
@@ -65,7 +66,7 @@ setup:
 # The README's test command: fresh machine to "N passed, N failed".
 test:
 	@scripts/setup.sh $(KVER)
-	@k=$(filter-out none,$(KVER)); $(MAKE) --no-print-directory KVER=$${k:-$$(scripts/kver.sh)} run-tests
+	@$(MAKE) --no-print-directory KVER=$$(scripts/kver.sh $(filter-out none,$(KVER))) run-tests
 
 run-tests: module module-fault selftests
 	@selftests/run-all.sh --kver $(KVER) --build $(BUILD)
@@ -73,7 +74,7 @@ run-tests: module module-fault selftests
 # The README's main command: fresh machine to a demo guest.
 demo:
 	@scripts/setup.sh $(KVER)
-	@k=$(filter-out none,$(KVER)); $(MAKE) --no-print-directory KVER=$${k:-$$(scripts/kver.sh)} run-demo
+	@$(MAKE) --no-print-directory KVER=$$(scripts/kver.sh $(filter-out none,$(KVER))) run-demo
 
 run-demo: module
 	@selftests/vm/demo.sh --kver $(KVER) --module $(OBJ_DIR)/virtio_fs.ko

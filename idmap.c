@@ -264,6 +264,13 @@ static int vtfs_map_body(struct vtfs_state *st, u32 opcode, void *in)
 			return 0;
 		return vtfs_map_fh(st, false, &ga->fh, false);
 	}
+	case VTFS_FUSE_STATX: {
+		struct vtfs_statx_in *sx = in;
+
+		if (!(sx->getattr_flags & FUSE_GETATTR_FH))
+			return 0;
+		return vtfs_map_fh(st, false, &sx->fh, false);
+	}
 	case FUSE_SETATTR: {
 		struct fuse_setattr_in *sa = in;
 

@@ -633,9 +633,12 @@ static void vtfs_locks_drop_owner(struct vtfs_state *st,
 static const char *vtfs_in_name(struct fuse_req *req, unsigned int i,
 				unsigned int *len)
 {
-	const struct fuse_in_arg *arg = &req->args->in_args[i];
+	const struct fuse_in_arg *arg;
 
-	if (i >= req->args->in_numargs || !arg->size)
+	if (i >= req->args->in_numargs)
+		return NULL;
+	arg = &req->args->in_args[i];
+	if (!arg->size)
 		return NULL;
 	*len = strnlen(arg->value, arg->size);
 	return *len ? arg->value : NULL;
@@ -789,7 +792,8 @@ int vtfs_state_reply(struct vtfs_session *sess, struct fuse_req *req,
 
 	switch (opcode) {
 	case FUSE_LOOKUP: case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_SYMLINK:
-	case FUSE_LINK: case FUSE_CREATE: case FUSE_OPEN: case FUSE_OPENDIR:
+	case FUSE_LINK: case FUSE_CREATE: case VTFS_FUSE_TMPFILE:
+	case FUSE_OPEN: case FUSE_OPENDIR:
 	case FUSE_READDIRPLUS: case FUSE_RENAME: case FUSE_RENAME2:
 	case FUSE_UNLINK: case FUSE_RMDIR: case FUSE_RELEASE:
 	case FUSE_RELEASEDIR: case FUSE_FLUSH: case FUSE_SETLK:
@@ -818,7 +822,10 @@ int vtfs_state_reply(struct vtfs_session *sess, struct fuse_req *req,
 		ret = vtfs_track_entry(st, req, out, 1);
 		break;
 	case FUSE_CREATE:
-		ret = vtfs_track_entry(st, req, out, 1);
+	case VTFS_FUSE_TMPFILE:
+		/* A file made by O_TMPFILE has no name to find it again by. */
+		ret = vtfs_track_entry(st, req, out,
+				       opcode == FUSE_CREATE ? 1 : UINT_MAX);
 		if (!ret && ((struct fuse_entry_out *)out)->nodeid)
 			ret = vtfs_track_open(st, req,
 					      ((struct fuse_entry_out *)out)->nodeid,

@@ -280,6 +280,22 @@ void vtfs_state_mark_stale(struct vtfs_state *st, struct vtfs_node *node);
 void vtfs_state_unbind_dev(struct vtfs_state *st, struct vtfs_node *node);
 void vtfs_state_show(struct seq_file *m, struct vtfs_state *st);
 
+/*
+ * FUSE protocol 7.37 and 7.39 opcodes that the fuse core of Linux 6.1 does
+ * not send and its headers lack; later kernels send them.
+ */
+#define VTFS_FUSE_TMPFILE 51	/* like CREATE, of an unnamed file */
+#define VTFS_FUSE_STATX 52	/* like GETATTR */
+
+/* struct fuse_statx_in of protocol 7.39 */
+struct vtfs_statx_in {
+	u32 getattr_flags;
+	u32 reserved;
+	u64 fh;
+	u32 sx_flags;
+	u32 sx_mask;
+};
+
 /* idmap.c */
 #define VTFS_DONE 1	/* the request is answered without the device */
 #define VTFS_NAMES_FOUND 1 /* vtfs_resolve_request() ran for the request */

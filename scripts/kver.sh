@@ -1,13 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Print the kernel release this project builds for by default: the newest
-# installed Debian 6.1 kernel that has a matching headers package.
+#
+# kver.sh [LINE]: print the kernel release to build for: the newest
+# installed Debian kernel of LINE (default 6.1) that has its headers.
+# A full release (6.1.0-56-amd64) is printed back as it is.
 set -eu
-for d in $(ls -d /lib/modules/6.1.*-amd64 2>/dev/null | sort -V -r); do
+line=${1:-6.1}
+case "$line" in
+*-*)
+	echo "$line"
+	exit 0
+	;;
+esac
+for d in $(ls -d /lib/modules/"$line".*-amd64 2>/dev/null | sort -V -r); do
 	if [ -e "$d/build/Makefile" ]; then
 		basename "$d"
 		exit 0
 	fi
 done
-echo "kver.sh: no Debian 6.1 kernel with headers installed; run 'make setup' or pass KVER=" >&2
+echo "kver.sh: no Debian $line kernel with headers installed; run 'make setup KVER=$line'" >&2
 echo none

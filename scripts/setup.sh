@@ -15,6 +15,12 @@ pkgs="build-essential kmod xz-utils cpio busybox-static sparse fio libaio1
 
 if [ -z "$kver" ] || [ "$kver" = none ]; then
 	pkgs="$pkgs linux-image-amd64 linux-headers-amd64 linux-source-6.1"
+elif [ "${kver#*-}" = "$kver" ]; then
+	# A kernel line (6.1, 6.12): its newest image, headers and source.
+	case "$kver" in
+	6.1) pkgs="$pkgs linux-image-amd64 linux-headers-amd64 linux-source-6.1" ;;
+	*) pkgs="$pkgs linux-image-$kver-amd64 linux-headers-$kver-amd64 linux-source-$kver" ;;
+	esac
 else
 	series=$(echo "$kver" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
 	pkgs="$pkgs linux-image-$kver linux-headers-$kver linux-source-$series"

@@ -24,6 +24,18 @@
 #define CHUNK		(1024 * 1024)
 #define NREADERS	3
 
+/*
+ * The tests of one run share a directory named after the harness's main
+ * process (tests run in its children, or grandchildren on later kselftest
+ * harnesses, which inherit this).
+ */
+static pid_t run_owner;
+
+static void __attribute__((constructor)) run_owner_init(void)
+{
+	run_owner = getpid();
+}
+
 static const char *env(const char *name, const char *def)
 {
 	const char *v = getenv(name);
@@ -37,7 +49,7 @@ static const char *env(const char *name, const char *def)
 
 static void work_path(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/devremove.%d/%s", vfs_mnt(), getppid(), name);
+	snprintf(buf, len, "%s/devremove.%d/%s", vfs_mnt(), run_owner, name);
 }
 
 static int is_gone_err(int e)

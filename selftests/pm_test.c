@@ -56,6 +56,7 @@ static struct {
 	int host_rc;		/* the host action's result */
 	int suspend_rc;		/* 0 or -errno of the write to /sys/power/state */
 	int setup_step;		/* 0, or the step of the scene that failed */
+	pid_t holder;		/* the process holding the scene (main) */
 } S;
 
 static void on_release_locks(int sig)
@@ -458,7 +459,7 @@ TEST(locks_release_normally)
 	int fd, ofd, ffd;
 
 	ASSERT_EQ(0, S.setup_step);
-	ASSERT_EQ(0, kill(getppid(), SIGUSR1));
+	ASSERT_EQ(0, kill(S.holder, SIGUSR1));
 	scene_path(path, "locks.bin");
 	fd = ASSERT_SYS(open(path, O_RDWR));
 	ofd = ASSERT_SYS(open(path, O_RDWR));
@@ -644,6 +645,7 @@ TEST(namespace_ops_after_resume)
 
 int main(int argc, char **argv)
 {
+	S.holder = getpid();
 	hold_scene();
 	return test_harness_run(argc, argv);
 }

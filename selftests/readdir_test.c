@@ -30,12 +30,23 @@ FIXTURE(big) {
 	char big[512];
 };
 
+/*
+ * The big directory is shared by the tests of one run: named after the
+ * harness's main process (tests run in children, or grandchildren on later
+ * kselftest harnesses, which inherit this).
+ */
+static pid_t big_owner;
+
+static void __attribute__((constructor)) big_owner_init(void)
+{
+	big_owner = getpid();
+}
+
 FIXTURE_SETUP(big)
 {
 	vfs_dir_setup(&self->d);
-	/* shared with the other tests of this run: the harness is our parent */
 	snprintf(self->big, sizeof(self->big), "%s/readdir_test.big.%d",
-		 vfs_mnt(), getppid());
+		 vfs_mnt(), big_owner);
 }
 
 FIXTURE_TEARDOWN(big)
