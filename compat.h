@@ -68,12 +68,35 @@ static inline int vtfs_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
  * request's unique id. VTFS_FIQ_OPS fills in the callbacks; the session
  * (session.c) does the rest the same way on every kernel.
  */
+/**
+ * vtfs_fiq_unique() - a new request id of the connection
+ * @fiq: the connection's input queue
+ *
+ * Linux 6.1's fuse_get_unique() wants fiq->lock held; later ones take it.
+ *
+ * Context: any; fiq->lock not held.
+ * Return: the id.
+ */
+static inline u64 vtfs_fiq_unique(struct fuse_iqueue *fiq)
+{
+#ifdef VTFS_HAVE_SEND_REQ
+	return fuse_get_unique(fiq);
+#else
+	u64 unique;
+
+	spin_lock(&fiq->lock);
+	unique = fuse_get_unique(fiq);
+	spin_unlock(&fiq->lock);
+	return unique;
+#endif
+}
+
 #ifdef VTFS_HAVE_SEND_REQ
 static inline void vtfs_fiq_send_req(struct fuse_iqueue *fiq,
 				     struct fuse_req *req)
 {
 	if (req->in.h.opcode != FUSE_NOTIFY_REPLY)
-		req->in.h.unique = fuse_get_unique(fiq);
+		req->in.h.unique = vtfs_fiq_unique(fiq);
 	clear_bit(FR_PENDING, &req->flags);
 	vtfs_session_submit(fiq->priv, req);
 }

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
+#include "compat.h"
 #include "fault.h"
 #include "fuse_virtio.h"
 #include "reply.h"
@@ -948,9 +949,7 @@ int vtfs_call(struct vtfs_session *sess, struct vtfs_device *dev, u32 opcode,
 		ih->gid = creds->gid;
 		ih->pid = creds->pid;
 	}
-	spin_lock(&fiq->lock);
-	ih->unique = fuse_get_unique(fiq);
-	spin_unlock(&fiq->lock);
+	ih->unique = vtfs_fiq_unique(fiq);
 	memcpy(ih + 1, in1, len1);
 	if (len2)
 		memcpy((u8 *)(ih + 1) + len1, in2, len2);

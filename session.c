@@ -196,7 +196,7 @@ static void vtfs_session_forget_work(struct work_struct *work)
 			break;
 
 		head = vtfs_forgets_take(sess, VTFS_FORGET_BATCH, &count);
-		unique = fuse_get_unique(&sess->fc->iq);
+		unique = vtfs_fiq_unique(&sess->fc->iq);
 		dequeued = count;
 		if (!dev || state == VTFS_DEAD) {
 			vtfs_forgets_free(head);

@@ -565,7 +565,9 @@ class Boot:
             item = self.action_q.get()
             if item is None:
                 return
-            seq, text = item
+            seq, text, mark = item
+            with self.events_cv:
+                self.events_consumed = max(self.events_consumed, mark)
             verb, _, rest = text.strip().partition(" ")
             rest = rest.strip()
             self.say("action %s: %s" % (seq, text.strip()))
@@ -614,7 +616,11 @@ class Boot:
         m = re.match(r"@(\S+)\s*(.*)", text)
         if m:
             seq, text = m.group(1), m.group(2)
-        self.action_q.put((seq, text))
+        # QMP events before this request cannot answer it (an earlier
+        # SUSPEND, say): waits in the action start after them.
+        with self.events_cv:
+            mark = len(self.events)
+        self.action_q.put((seq, text, mark))
 
     # ---------------------------------------------------------- guest output
     def check_problem(self, line, where):
