@@ -420,7 +420,10 @@ class Boot:
         return 0, "system_wakeup sent"
 
     def act_wake_when_suspended(self, a):
-        delay = float(a[0]) if a and "=" not in a[0] else 0.0
+        # At least 1.5 s: an earlier wakeup can reset the guest (see
+        # act_exec_when_suspended).
+        delay = float(a[0]) if a and "=" not in a[0] else 1.5
+        delay = max(delay, 1.5)
         timeout = [x.partition("=")[2] for x in a if x.startswith("timeout=")]
         rc, msg = self.act_wait_event(["SUSPEND"] + (
             ["timeout=" + timeout[0]] if timeout else []))
@@ -508,7 +511,11 @@ class Boot:
         rc, msg = self.act_wait_event(["SUSPEND", "timeout=120"])
         if rc:
             return rc, msg
+        t_suspend = now()
         rc, text = self.act_host_exec(a)
+        # A wakeup within ~0.1 s of the SUSPEND event was seen to reset the
+        # guest (6.12, TCG): let the S3 entry settle first.
+        time.sleep(max(0.0, 1.5 - (now() - t_suspend)))
         self.qmp_ok("system_wakeup")
         return rc, "while suspended: " + text
 
