@@ -130,7 +130,7 @@ struct vtfs_queue {
 	struct delayed_work retry_work;
 	wait_queue_head_t idle;
 	unsigned int index;
-	char name[16];
+	char name[24];
 } ____cacheline_aligned_in_smp;
 
 /**
