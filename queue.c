@@ -312,9 +312,15 @@ static void vtfs_req_complete(struct vtfs_queue *q, struct vtfs_req *vreq)
 	}
 
 	if (req->args->may_block) {
-		/* The end callback may sleep: run it where that is fine. */
+		/*
+		 * The end callback may sleep (on a page lock, say) until
+		 * another reply arrives, so it gets a work item of its own.
+		 * On this CPU's pool of the same workqueue the worker that
+		 * runs us picks it up next, with no extra wake-up; should it
+		 * sleep, the pool lets another worker run the completions.
+		 */
 		INIT_WORK(&vreq->end_work, vtfs_req_end_work);
-		queue_work(system_unbound_wq, &vreq->end_work);
+		queue_work(vtfs_wq, &vreq->end_work);
 		return;
 	}
 	vtfs_req_free(vreq);
