@@ -428,9 +428,11 @@ struct waiter {
 	off_t off;
 	size_t len;
 	uint32_t seed;
+	int alone;		/* close every inherited file before the op */
+	int gate;		/* read a byte from this fd before the op, or 0 */
 	pid_t pid;
-	int rfd;		/* 'S' when it starts, then its struct wres */
-	int started, done;
+	int rfd;		/* "R" when ready, "S" as it starts, its wres */
+	int ready, started, done;
 	struct wres r;
 };
 
@@ -497,12 +499,16 @@ static void shared_untrack(pid_t pid)
 			SH->waiters[i] = 0;
 }
 
-/* Fork a waiter: it inherits every file of the scene. 0 or -1. */
+/*
+ * Fork a waiter: it inherits every file of the scene, or keeps none of them
+ * (alone: closed at once, while the mount works). A gated waiter waits for
+ * a byte on its gate before it starts the operation. 0 or -1.
+ */
 static int waiter_start(struct waiter *w)
 {
 	int p[2];
 
-	w->started = w->done = 0;
+	w->ready = w->started = w->done = 0;
 	if (pipe(p))
 		return -1;
 	fflush(NULL);
@@ -514,8 +520,17 @@ static int waiter_start(struct waiter *w)
 	}
 	if (!w->pid) {
 		struct wres r = { 0 };
+		char c;
+		int fd;
 
 		close(p[0]);
+		for (fd = 3; w->alone && fd < 1024; fd++)
+			if (fd != p[1] && fd != w->gate)
+				close(fd);
+		if (write(p[1], "R", 1) != 1)
+			_exit(1);
+		if (w->gate && read(w->gate, &c, 1) != 1)
+			_exit(1);
 		if (write(p[1], "S", 1) != 1)
 			_exit(1);
 		r.err = do_op(w, &r);
@@ -530,12 +545,25 @@ static int waiter_start(struct waiter *w)
 	return 0;
 }
 
-/* Wait up to ms for the waiter to start; 1 once it has. */
+/* Wait up to ms for the waiter to be ready; 1 once it is. */
+static int waiter_ready(struct waiter *w, int ms)
+{
+	struct pollfd p = { .fd = w->rfd, .events = POLLIN };
+	char c;
+
+	if (!w->ready && poll(&p, 1, ms) == 1 && read(w->rfd, &c, 1) == 1)
+		w->ready = c == 'R';
+	return w->ready;
+}
+
+/* Wait up to ms for the waiter to start its operation; 1 once it has. */
 static int waiter_started(struct waiter *w, int ms)
 {
 	struct pollfd p = { .fd = w->rfd, .events = POLLIN };
 	char c;
 
+	if (!waiter_ready(w, ms))
+		return 0;
 	if (!w->started && poll(&p, 1, ms) == 1 && read(w->rfd, &c, 1) == 1)
 		w->started = c == 'S';
 	return w->started;
@@ -957,14 +985,18 @@ static void run_readd(struct __test_metadata *_metadata)
 				rc == -1 ? "did not finish within 180 s" : "failed");
 }
 
-/* Start the waiters; they must all be waiting 2.5 s later. */
+/*
+ * Start the waiters (gated ones were forked before and let go by now);
+ * they must all be waiting 2.5 s later.
+ */
 static void start_waiters(struct __test_metadata *_metadata,
 			  struct waiter *w, int n)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		ASSERT_EQ(0, waiter_start(&w[i]));
+		if (!w[i].pid)
+			ASSERT_EQ(0, waiter_start(&w[i]));
 	for (i = 0; i < n; i++)
 		ASSERT_TRUE(waiter_started(&w[i], 10000))
 			TH_LOG("waiter '%s' did not start", w[i].what);
@@ -1326,31 +1358,42 @@ TEST_F_TIMEOUT(ra, locks_release_normally, 60)
 }
 
 /*
- * Tasks waiting on a detached mount die promptly from SIGKILL (their exit
- * also closes the scene's files they inherited); the mount stays detached
- * and a new device adopts it.
+ * Tasks waiting on a detached mount die promptly from SIGKILL: two that
+ * hold no file of the mount, and one that holds the scene's files (its
+ * exit closes them: FLUSH requests on the detached mount). The mount
+ * stays detached and a new device adopts it.
  */
 TEST_F_TIMEOUT(ra, sigkill_while_detached, 300)
 {
 	struct waiter w[3] = {
-		{ .what = "read of a never-read file", .kind = OP_READ_FILE,
-		  .len = FILELEN, .seed = 37 },
-		{ .what = "stat of a new name", .kind = OP_STAT },
-		{ .what = "pread of a held fd", .kind = OP_PREAD_FD,
-		  .off = 131072, .len = 65536, .seed = 11 },
+		{ .what = "stat of a new name (no files)", .kind = OP_STAT,
+		  .alone = 1 },
+		{ .what = "read of a never-read file (no files)",
+		  .kind = OP_READ_FILE, .len = FILELEN, .seed = 37, .alone = 1 },
+		{ .what = "pread of a held fd (holds the scene's files)",
+		  .kind = OP_PREAD_FD, .off = 131072, .len = 65536, .seed = 11 },
 	};
 	char buf[4096];
+	int i, st, gate[2];
 	double t0;
-	int i, st;
 
 	NEED_SCENE();
 	NEED_LIVE();
-	scene_path(w[0].path, "victim.bin");
-	scene_path(w[1].path, "victim-new-name");
+	scene_path(w[0].path, "victim-new-name");
+	scene_path(w[1].path, "victim.bin");
 	w[2].fd = S.rw_fd;
+	ASSERT_EQ(0, pipe(gate));
+	/* Forked (and alone) while the mount works, let go once detached. */
+	for (i = 0; i < (int)ARRAY_SIZE(w); i++) {
+		w[i].gate = gate[0];
+		ASSERT_EQ(0, waiter_start(&w[i]));
+		ASSERT_TRUE(waiter_ready(&w[i], 10000));
+	}
+	close(gate[0]);
 	ASSERT_DROP_CACHES();
 
 	remove_device(_metadata, T_LONG);
+	ASSERT_EQ(ARRAY_SIZE(w), write(gate[1], "GGG", ARRAY_SIZE(w)));
 	start_waiters(_metadata, w, ARRAY_SIZE(w));
 	for (i = 0; i < (int)ARRAY_SIZE(w); i++) {
 		if (w[i].done)
