@@ -47,9 +47,10 @@
  * VFS_REATTACH_PARAM (8), VFS_TAG, VFS_MNT, VFS_FSTYPE, VFS_MODNAME.
  *
  * While the mount is detached, no process of this program touches it
- * except the waiters: a process that exits (or closes a file of the mount)
- * sends FLUSH requests, which wait too. Commands run with their inherited
- * descriptors closed for that reason.
+ * except the waiters: a process that closes a file of the mount (also by
+ * exiting or by exec with O_CLOEXEC) sends a FLUSH request, which waits
+ * too. Commands and umount run in children of a launcher process that
+ * main forks before it opens anything on the mount.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -105,12 +106,15 @@ static struct {
 	pid_t cwd_child;	/* cwd in cwd/deep, works on 'L', quits on 'Q' */
 	int cwd_cmd, cwd_res;	/* pipes to and from it */
 	int ack_rd, ack_wr;	/* main's "released" */
+	int launch_req, launch_res;	/* pipes to and from the launcher */
 } S;
 
 /* Shared by every process of the run (mapped in main). */
 static struct shared {
 	pid_t waiters[MAX_WAITERS];	/* to kill in a test's teardown */
 	int param_set;			/* the module parameter was changed */
+	int removed;			/* our device is removed, not re-added */
+	int seq;			/* of the launcher's requests */
 } *SH;
 
 /* ------------------------------------------------------------ helpers */
@@ -141,30 +145,108 @@ static int mounted(const char *dir)
 }
 
 /*
- * Run cmd with sh -c, its inherited descriptors closed (see the top);
- * its exit status, or -1 if it ran past secs.
+ * The launcher: a process forked before anything on the mount was opened,
+ * which runs commands for the tests. A process that inherited files of the
+ * mount sends a FLUSH for each when it closes them, execs or exits, and
+ * that waits while the mount is detached: commands must not come from
+ * such a process.
  */
-static int run_cmd(const char *cmd, int secs)
+struct lreq {
+	int seq;
+	int kind;		/* 'C': sh -c arg; 'U': umount(arg) */
+	int secs;
+	char arg[1024];
+};
+
+struct lres {
+	int seq;
+	int rc;
+};
+
+static int launch(const struct lreq *q)
 {
-	pid_t pid;
+	pid_t pid = fork();
 	int st;
 
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (q->kind == 'U')
+			_exit(umount(q->arg) ? errno : 0);
+		execl("/bin/sh", "sh", "-c", q->arg, (char *)NULL);
+		_exit(127);
+	}
+	st = vfs_wait_timeout(pid, q->secs);
+	if (st == -1)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void launcher_loop(int rq, int rs)
+{
+	struct lreq q;
+	struct lres r;
+
+	while (read(rq, &q, sizeof(q)) == sizeof(q)) {
+		r.seq = q.seq;
+		r.rc = launch(&q);
+		if (write(rs, &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* In main, first: fork the launcher. 0 or -1. */
+static int launcher_start(int *req_wr, int *res_rd)
+{
+	int rq[2], rs[2];
+	pid_t pid;
+
+	if (pipe(rq) || pipe(rs))
+		return -1;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		int fd;
-
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
+		close(rq[1]);
+		close(rs[0]);
+		launcher_loop(rq[0], rs[1]);
 	}
-	st = vfs_wait_timeout(pid, secs);
-	if (st == -1)
+	close(rq[0]);
+	close(rs[1]);
+	*req_wr = rq[1];
+	*res_rd = rs[0];
+	return 0;
+}
+
+static int launcher_call(int kind, const char *arg, int secs)
+{
+	struct lreq q = { .kind = kind, .secs = secs };
+	struct pollfd p = { .fd = S.launch_res, .events = POLLIN };
+	double end = vfs_now() + secs + 30;
+	struct lres r;
+
+	q.seq = __sync_add_and_fetch(&SH->seq, 1);
+	snprintf(q.arg, sizeof(q.arg), "%s", arg);
+	fflush(NULL);
+	if (write(S.launch_req, &q, sizeof(q)) != sizeof(q))
 		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	while (vfs_now() < end) {
+		if (poll(&p, 1, 1000) != 1)
+			continue;
+		if (read(S.launch_res, &r, sizeof(r)) != sizeof(r))
+			return -1;
+		if (r.seq == q.seq)
+			return r.rc;
+	}
+	return -1;
+}
+
+/* Run cmd with sh -c; its exit status, or -1 if it ran past secs. */
+static int run_cmd(const char *cmd, int secs)
+{
+	return launcher_call('C', cmd, secs);
 }
 
 /* How many times the kernel log holds the formatted text. */
@@ -284,25 +366,41 @@ static int wait_detached(const char *tag, int want, int secs)
 	return detached_info(tag, NULL, NULL) == want;
 }
 
-/* The debugfs index of the device with this tag, or -1. */
+/* The first line of a small file, without its newline ("" if none). */
+static const char *first_line(const char *path)
+{
+	static char line[256];
+	FILE *f = fopen(path, "r");
+
+	line[0] = 0;
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = 0;
+	return line;
+}
+
+/*
+ * The debugfs index of the device with this tag, or -1. A device with a
+ * mount wins over one without (a removed device may linger while its
+ * session waits for a new one).
+ */
 static int debugfs_index(const char *tag)
 {
-	char p[128], line[256];
+	char p[128];
 	int i, found = -1;
 
-	for (i = 0; i < 64 && found < 0; i++) {
-		FILE *f;
-
+	for (i = 0; i < 64; i++) {
 		snprintf(p, sizeof(p), DBG "/%d/tag", i);
-		f = fopen(p, "r");
-		if (!f)
+		if (strcmp(first_line(p), tag))
 			continue;
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = 0;
-			if (!strcmp(line, tag))
-				found = i;
-		}
-		fclose(f);
+		snprintf(p, sizeof(p), DBG "/%d/session", i);
+		if (strcmp(first_line(p), "state unmounted"))
+			return i;
+		if (found < 0)
+			found = i;
 	}
 	return found;
 }
@@ -364,28 +462,14 @@ static int mount_retry(const char *tag, const char *dir, const char *opts, int s
 	return mount(tag, dir, FSTYPE, 0, opts) ? -errno : 0;
 }
 
-/* umount dir in a child (it may hang); 0, its errno, or -1 on a hang. */
+/* umount dir (it may hang); 0, its errno, or -1 on a hang. */
 static int umount_timed(const char *dir, int secs, double *took)
 {
 	double t0 = vfs_now();
-	pid_t pid;
-	int st;
+	int rc = launcher_call('U', dir, secs);
 
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int fd;
-
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		_exit(umount(dir) ? errno : 0);
-	}
-	st = vfs_wait_timeout(pid, secs);
 	*took = vfs_now() - t0;
-	if (st == -1)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 static int write_str(const char *path, const char *s)
@@ -619,6 +703,26 @@ static const char *proc_state(pid_t pid)
 	wchan[n > 0 ? n : 0] = 0;
 	snprintf(out, sizeof(out), "state %c wchan %s", s && s[1] ? s[2] : '?',
 		 wchan[0] ? wchan : "?");
+	return out;
+}
+
+/* The kernel stack of a task, for the log (first lines, one string). */
+static const char *proc_stack(pid_t pid)
+{
+	static char out[1024];
+	char p[64], *c;
+	int fd;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/stack", pid);
+	fd = open(p, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, out, sizeof(out) - 1);
+	if (fd >= 0)
+		close(fd);
+	out[n > 0 ? n : 0] = 0;
+	for (c = out; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
 	return out;
 }
 
@@ -948,6 +1052,8 @@ FIXTURE_TEARDOWN(ra)
 	EXPECT_TRUE((ret) == -1 && is_gone_err(err));			\
 } while (0)
 
+/* the driver's line at probe time (diagnostics only) */
+#define PROBED_FMT "virtio_fs: tag %s, "
 #define REMOVED_FMT "tag %s: device removed while mounted; the mount waits up to %d s"
 
 /*
@@ -964,6 +1070,7 @@ static double remove_device(struct __test_metadata *_metadata, int want_tmo)
 	rc = run_cmd(getenv("VFS_REMOVE_CMD"), 180);
 	ASSERT_EQ(0, rc) TH_LOG("'%s' %s", getenv("VFS_REMOVE_CMD"),
 				rc == -1 ? "did not finish within 180 s" : "failed");
+	SH->removed = 1;
 	if (!wait_detached(TAG, 1, 30))
 		TH_LOG("%s not listed as detached 30 s after the removal; %s: %s",
 		       TAG, DETACHED_FILE, file_text(DETACHED_FILE));
@@ -983,6 +1090,29 @@ static void run_readd(struct __test_metadata *_metadata)
 
 	ASSERT_EQ(0, rc) TH_LOG("'%s' %s", getenv("VFS_READD_CMD"),
 				rc == -1 ? "did not finish within 180 s" : "failed");
+	SH->removed = 0;
+}
+
+/*
+ * After VFS_READD_CMD: the new device must adopt the mount (it leaves the
+ * detached list) within secs. If not, say whether the driver probed a
+ * device with the tag at all (its "tag T, N request queue" line) and put
+ * the blocked tasks in the kernel log.
+ */
+static void expect_adopted(struct __test_metadata *_metadata, int probes0,
+			   int secs)
+{
+	double t0 = vfs_now();
+
+	if (wait_detached(TAG, 0, secs)) {
+		TH_LOG("adopted %.1f s after '%s' returned", vfs_now() - t0,
+		       getenv("VFS_READD_CMD"));
+		return;
+	}
+	TH_LOG("still detached %d s after '%s'; %d device(s) with tag %s probed since; blocked tasks in the kernel log",
+	       secs, getenv("VFS_READD_CMD"), klog_count(PROBED_FMT, TAG) - probes0, TAG);
+	write_str("/proc/sysrq-trigger", "w");
+	EXPECT_TRUE(0);
 }
 
 /*
@@ -1021,12 +1151,8 @@ static void fresh_mount(struct __test_metadata *_metadata, const char *opts)
 	int rc;
 
 	ASSERT_EQ(0, scene_release()) TH_LOG("main did not release the scene");
-	if (debugfs_index(TAG) < 0) {
+	if (SH->removed)
 		run_readd(_metadata);
-		ASSERT_TRUE(wait_device(TAG, 60))
-			TH_LOG("no device with tag %s 60 s after '%s'", TAG,
-			       getenv("VFS_READD_CMD"));
-	}
 	if (mounted(vfs_mnt()) > 0) {
 		rc = umount_timed(vfs_mnt(), 60, &took);
 		ASSERT_EQ(0, rc) TH_LOG("umount %s: %s", vfs_mnt(),
@@ -1118,7 +1244,7 @@ TEST_F_TIMEOUT(ra, replace_same_tag, 300)
 		  .off = 65536, .len = 65536, .seed = 13 },
 		{ .what = "O_APPEND write of a held fd", .kind = OP_APPEND },
 	};
-	int n_re, n_res, i;
+	int n_re, n_res, i, probes;
 	double t_readd;
 	char p[PATH_MAX];
 
@@ -1140,8 +1266,10 @@ TEST_F_TIMEOUT(ra, replace_same_tag, 300)
 	start_waiters(_metadata, w, ARRAY_SIZE(w));
 	EXPECT_EQ(1, detached_info(TAG, NULL, NULL));
 
+	probes = klog_count(PROBED_FMT, TAG);
 	t_readd = vfs_now();
 	run_readd(_metadata);
+	expect_adopted(_metadata, probes, 30);
 	for (i = 0; i < (int)ARRAY_SIZE(w); i++) {
 		if (!waiter_done(&w[i], 90000)) {
 			TH_LOG("'%s' still waits 90 s after the new device: %s",
@@ -1404,7 +1532,9 @@ TEST_F_TIMEOUT(ra, sigkill_while_detached, 300)
 		shared_untrack(w[i].pid);
 		close(w[i].rfd);
 		if (st == -1)
-			TH_LOG("'%s' not reaped 10 s after SIGKILL", w[i].what);
+			TH_LOG("'%s' not reaped 10 s after SIGKILL: %s; stack: %s",
+			       w[i].what, proc_state(w[i].pid),
+			       proc_stack(w[i].pid));
 		else
 			TH_LOG("'%s' reaped %.2f s after SIGKILL", w[i].what,
 			       vfs_now() - t0);
@@ -1414,7 +1544,9 @@ TEST_F_TIMEOUT(ra, sigkill_while_detached, 300)
 		TH_LOG("no longer detached after the kills: %s",
 		       file_text(DETACHED_FILE));
 
+	i = klog_count(PROBED_FMT, TAG);
 	run_readd(_metadata);
+	expect_adopted(_metadata, i, 30);
 	ASSERT_TRUE(wait_detached(TAG, 0, 60))
 		TH_LOG("still detached 60 s after the new device: %s",
 		       file_text(DETACHED_FILE));
@@ -1619,6 +1751,8 @@ int main(int argc, char **argv)
 	S.rw_fd = S.append_fd = S.uncached_fd = S.dir_fd = S.map_fd = -1;
 	S.posix_fd = S.ofd_fd = S.flock_fd = S.ack_rd = S.ack_wr = -1;
 	S.cwd_child = -1;
+	if (launcher_start(&S.launch_req, &S.launch_res))
+		return 1;
 	if (getenv("VFS_REMOVE_CMD") && getenv("VFS_READD_CMD")) {
 		S.setup_step = scene_setup();
 		S.setup_errno = errno;
