@@ -108,10 +108,14 @@ static inline void vtfs_fiq_send_forget(struct fuse_iqueue *fiq,
 	vtfs_session_queue_forgets(fiq->priv, link, link, 1);
 }
 
-/* Virtio-fs devices take no FUSE_INTERRUPT: nothing to send. */
+/*
+ * Virtio-fs devices take no FUSE_INTERRUPT. The core calls this only for
+ * requests marked FR_SENT, which are those the session holds back.
+ */
 static inline void vtfs_fiq_send_interrupt(struct fuse_iqueue *fiq,
 					   struct fuse_req *req)
 {
+	vtfs_session_interrupted(fiq->priv, req);
 }
 
 #define VTFS_FIQ_OPS \
@@ -152,13 +156,23 @@ static inline void vtfs_fiq_wake_forget(struct fuse_iqueue *fiq)
 }
 
 /*
- * The core queues an interrupt only for requests marked FR_SENT, which this
- * driver never sets: virtio-fs devices take no FUSE_INTERRUPT.
+ * Virtio-fs devices take no FUSE_INTERRUPT. The core queues one only for
+ * requests marked FR_SENT, which are those the session holds back, and
+ * calls this right after queueing it, under the same fiq->lock, from the
+ * waiting task: the list holds that one request.
  */
 static inline void vtfs_fiq_wake_interrupt(struct fuse_iqueue *fiq)
 	__releases(fiq->lock)
 {
+	struct fuse_req *req, *next, *last = NULL;
+
+	list_for_each_entry_safe(req, next, &fiq->interrupts, intr_entry) {
+		list_del_init(&req->intr_entry);
+		last = req;
+	}
 	spin_unlock(&fiq->lock);
+	if (last)
+		vtfs_session_interrupted(fiq->priv, last);
 }
 
 #define VTFS_FIQ_OPS \

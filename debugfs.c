@@ -7,6 +7,9 @@
  *   opcodes  requests sent per FUSE opcode
  *   session  the mounted session: state, what is tracked, last recovery
  *
+ * and /sys/kernel/debug/virtio_fs/detached: mounts whose device was removed,
+ * waiting for a new device with their tag (reattach.c).
+ *
  * See Documentation/virtio_fs.rst for the meaning of each counter.
  */
 
@@ -84,6 +87,7 @@ static int vtfs_session_show(struct seq_file *m, void *unused)
 			   sess->state == VTFS_HELD ? "held" : "dead");
 		seq_printf(m, "frozen %d\n", sess->frozen);
 		spin_unlock(&sess->lock);
+		seq_printf(m, "reattaches %u\n", sess->reattaches);
 		vtfs_state_show(m, &sess->st);
 	} else {
 		seq_puts(m, "state unmounted\n");
@@ -92,6 +96,13 @@ static int vtfs_session_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vtfs_session);
+
+static int vtfs_detached_show(struct seq_file *m, void *unused)
+{
+	vtfs_reattach_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtfs_detached);
 
 /**
  * vtfs_debugfs_add_device() - create a device's debugfs directory
@@ -134,6 +145,8 @@ void vtfs_debugfs_remove_device(struct vtfs_device *dev)
 void vtfs_debugfs_init(void)
 {
 	vtfs_debugfs_root = debugfs_create_dir(VTFS_NAME, NULL);
+	debugfs_create_file("detached", 0444, vtfs_debugfs_root, NULL,
+			    &vtfs_detached_fops);
 	vtfs_fault_init(vtfs_debugfs_root);
 }
 

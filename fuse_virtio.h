@@ -57,6 +57,9 @@
 /* Highest FUSE opcode counted per opcode in debugfs (FUSE_SYNCFS is 50). */
 #define VTFS_MAX_OPCODE 64
 
+/* Longest reattach_timeout (mount option and module parameter), a day. */
+#define VTFS_REATTACH_MAX_S 86400
+
 /* How long a request of the driver's own (recovery) may take. */
 #define VTFS_CALL_TIMEOUT_MS 15000
 
@@ -194,6 +197,8 @@ enum vtfs_session_state {
  * @fc: the fuse connection; valid while @ref is held
  * @fm: the first fuse_mount of the connection (the mounted superblock)
  * @dev: the device this session talks to (RCU; NULL once detached)
+ * @tag: the tag of the device it was mounted from; a new device must have
+ *	it to adopt the session
  * @lock: protects @state, @held, @to_end, @dead_error, @frozen and the
  *	FORGET list
  * @state: see &enum vtfs_session_state
@@ -214,6 +219,14 @@ enum vtfs_session_state {
  * @recover_work: recovers the session after a restore (pm.c)
  * @resolve_work: finds the remaining objects again after that (pm.c)
  * @pm_policy: &enum vtfs_pm_policy from the pm= mount option
+ * @reattach_timeout: seconds the mount waits, detached, for a new device
+ *	with its tag after its device went away; -1: the module's default
+ * @orphan: entry on the list of detached sessions (reattach.c), under
+ *	vtfs_orphans_lock; empty while the session has a device or is dead
+ * @detached_at: jiffies when the session was detached (under
+ *	vtfs_orphans_lock)
+ * @orphan_work: ends a detached session when its timeout passes
+ * @reattaches: times the session was adopted by a new device
  * @init_in: the FUSE_INIT arguments the fuse core sent
  * @init_out: the reply the device gave to them
  * @init_done: @init_in and @init_out are valid
@@ -224,6 +237,7 @@ struct vtfs_session {
 	struct fuse_conn *fc;
 	struct fuse_mount *fm;
 	struct vtfs_device __rcu *dev;
+	char *tag;
 
 	spinlock_t lock; /* see @lock above */
 	enum vtfs_session_state state;
@@ -241,6 +255,12 @@ struct vtfs_session {
 	struct work_struct recover_work;
 	struct work_struct resolve_work;
 	int pm_policy;
+
+	int reattach_timeout;
+	struct list_head orphan;
+	unsigned long detached_at;
+	struct delayed_work orphan_work;
+	unsigned int reattaches;
 
 	struct fuse_init_in init_in;
 	struct fuse_init_out init_out;
@@ -362,6 +382,8 @@ void vtfs_session_hold(struct vtfs_session *sess);
 void vtfs_session_kill(struct vtfs_session *sess, int error);
 void vtfs_session_attach(struct vtfs_session *sess);
 void vtfs_session_detach(struct vtfs_session *sess);
+void vtfs_session_unlink_device(struct vtfs_session *sess);
+void vtfs_session_interrupted(struct vtfs_session *sess, struct fuse_req *req);
 void vtfs_device_kick_forgets(struct vtfs_device *dev);
 int vtfs_session_sent(struct vtfs_session *sess, struct fuse_req *req,
 		      struct vtfs_req *vreq, unsigned int flags);
@@ -377,6 +399,14 @@ void vtfs_session_queue_forgets(struct vtfs_session *sess,
 void vtfs_session_thaw(struct vtfs_session *sess);
 struct vtfs_device *vtfs_session_get_device(struct vtfs_session *sess);
 extern const struct fuse_iqueue_ops vtfs_fiq_ops;
+
+/* reattach.c */
+bool vtfs_reattach_keep(struct vtfs_device *dev, struct vtfs_session *sess);
+void vtfs_reattach_orphan(struct vtfs_session *sess);
+void vtfs_reattach_adopt(struct vtfs_device *dev);
+void vtfs_reattach_forget(struct vtfs_session *sess);
+void vtfs_reattach_init_session(struct vtfs_session *sess);
+void vtfs_reattach_show(struct seq_file *m);
 
 /* super.c */
 int vtfs_register_fs(void);

@@ -596,15 +596,21 @@ void vtfs_pm_cancel_session(struct vtfs_session *sess)
 	cancel_work_sync(&sess->resolve_work);
 }
 
-/*
+/**
+ * vtfs_close_device_session() - close what the device holds for a session
+ * @sess: the session, held
+ * @dev: its device, with its lock held and its queues running
+ *
  * Give back what the device holds for the session before it is reset: the
  * locks and the open handles. It would lose them anyway; closing them first
  * keeps it from holding on to them. The C virtiofsd, for one, keeps the
  * open files of a session it initializes again, with their flock locks.
  * Errors do not matter here: the reset follows.
+ *
+ * Context: process, may sleep.
  */
-static void vtfs_close_device_session(struct vtfs_session *sess,
-				      struct vtfs_device *dev)
+void vtfs_close_device_session(struct vtfs_session *sess,
+			       struct vtfs_device *dev)
 {
 	struct vtfs_state *st = &sess->st;
 	struct fuse_lk_in unlock = {

@@ -17,5 +17,7 @@ void vtfs_pm_cancel_session(struct vtfs_session *sess);
 int vtfs_resolve_request(struct vtfs_session *sess, struct vtfs_device *dev,
 			 struct fuse_req *req);
 const char *vtfs_pm_policy_name(int policy);
+void vtfs_close_device_session(struct vtfs_session *sess,
+			       struct vtfs_device *dev);
 
 #endif /* _VTFS_PM_H */

@@ -35,6 +35,7 @@ static void vtfs_session_free(struct kref *ref)
 	WARN_ON(!list_empty(&sess->held) || !list_empty(&sess->to_end));
 	vtfs_forgets_free(sess->forgets);
 	vtfs_state_destroy(&sess->st);
+	kfree(sess->tag);
 	if (dev)
 		vtfs_device_put(dev);
 	kfree(sess);
@@ -93,6 +94,56 @@ static void vtfs_session_end_later(struct vtfs_session *sess,
 	req->out.h.error = error;
 	list_add_tail(&req->list, &sess->to_end);
 	queue_work(vtfs_wq, &sess->end_work);
+}
+
+/*
+ * Held requests carry FR_SENT, which the fuse core reads as "the driver has
+ * it": a fatal signal to the task waiting for one then reaches
+ * vtfs_session_interrupted() instead of leaving the task waiting, in D
+ * state, for a device that may not come back soon. The bit is cleared
+ * before a request leaves the held list (the core expects it clear when a
+ * request ends).
+ */
+static void vtfs_held_add(struct vtfs_session *sess, struct fuse_req *req,
+			  bool first)
+{
+	lockdep_assert_held(&sess->lock);
+	set_bit(FR_SENT, &req->flags);
+	if (first)
+		list_add(&req->list, &sess->held);
+	else
+		list_add_tail(&req->list, &sess->held);
+}
+
+static void vtfs_held_del(struct vtfs_session *sess, struct fuse_req *req)
+{
+	lockdep_assert_held(&sess->lock);
+	list_del_init(&req->list);
+	clear_bit(FR_SENT, &req->flags);
+}
+
+/**
+ * vtfs_session_interrupted() - a task waiting for @req got a signal
+ * @sess: the session
+ * @req: the request; its waiter is the current task
+ *
+ * A request the device never saw ends with -EINTR when the signal is fatal:
+ * the task is dying, and nothing was done for it. Other signals change
+ * nothing (the fuse core waits on; requests held across a suspend are not
+ * failed by the freezer's wake-ups).
+ *
+ * Context: the waiting task; fiq->lock not held.
+ */
+void vtfs_session_interrupted(struct vtfs_session *sess, struct fuse_req *req)
+{
+	if (!fatal_signal_pending(current) || test_bit(FR_FORCE, &req->flags))
+		return;
+	spin_lock(&sess->lock);
+	if (test_bit(FR_SENT, &req->flags)) {
+		vtfs_held_del(sess, req);
+		vtfs_session_end_later(sess, req, -EINTR);
+	}
+	spin_unlock(&sess->lock);
 }
 
 /**
@@ -279,7 +330,7 @@ static void vtfs_session_release_work(struct work_struct *work)
 			spin_unlock(&sess->lock);
 			break;
 		}
-		list_del_init(&req->list);
+		vtfs_held_del(sess, req);
 		spin_unlock(&sess->lock);
 
 		for (tries = 0; tries < 3; tries++) {
@@ -299,7 +350,7 @@ static void vtfs_session_release_work(struct work_struct *work)
 				vtfs_session_end_later(sess, req,
 						       sess->dead_error);
 			} else {
-				list_add(&req->list, &sess->held);
+				vtfs_held_add(sess, req, true);
 			}
 			spin_unlock(&sess->lock);
 			break;
@@ -335,7 +386,9 @@ struct vtfs_session *vtfs_session_create(struct vtfs_device *dev)
 
 	if (!sess)
 		return NULL;
-	if (vtfs_state_init(&sess->st)) {
+	sess->tag = kstrdup(dev->tag, GFP_KERNEL);
+	if (!sess->tag || vtfs_state_init(&sess->st)) {
+		kfree(sess->tag);
 		kfree(sess);
 		return NULL;
 	}
@@ -348,6 +401,7 @@ struct vtfs_session *vtfs_session_create(struct vtfs_device *dev)
 	INIT_WORK(&sess->release_work, vtfs_session_release_work);
 	INIT_DELAYED_WORK(&sess->forget_work, vtfs_session_forget_work);
 	vtfs_pm_init_session(sess);
+	vtfs_reattach_init_session(sess);
 	sess->state = VTFS_HELD;
 	sess->dead_error = -ENOTCONN;
 	sess->pm_policy = VTFS_PM_DEFAULT;
@@ -376,7 +430,7 @@ void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,
 		vtfs_session_end_later(sess, req, sess->dead_error);
 	} else {
 		sess->state = VTFS_HELD;
-		list_add_tail(&req->list, &sess->held);
+		vtfs_held_add(sess, req, false);
 		if (!sess->frozen)
 			queue_work(vtfs_wq, &sess->release_work);
 	}
@@ -463,6 +517,8 @@ void vtfs_session_unpark(struct vtfs_session *sess, struct list_head *parked)
 	spin_lock(&sess->lock);
 	if (sess->state != VTFS_DEAD) {
 		sess->state = VTFS_HELD;
+		list_for_each_entry(req, parked, list)
+			set_bit(FR_SENT, &req->flags);
 		list_splice_init(parked, &sess->held);
 	} else {
 		list_for_each_entry_safe(req, next, parked, list) {
@@ -515,7 +571,7 @@ void vtfs_session_kill(struct vtfs_session *sess, int error)
 	sess->forgets_tail = &sess->forgets;
 	sess->nr_forgets = 0;
 	list_for_each_entry_safe(req, next, &sess->held, list) {
-		list_del(&req->list);
+		vtfs_held_del(sess, req);
 		vtfs_session_end_later(sess, req, error);
 	}
 	spin_unlock(&sess->lock);
@@ -542,16 +598,16 @@ void vtfs_session_attach(struct vtfs_session *sess)
 }
 
 /**
- * vtfs_session_detach() - part a session from its device
- * @sess: the session
+ * vtfs_session_unlink_device() - part a session from its device, keep it
+ * @sess: the session; it is held or dead, so nothing of it is on a ring
  *
- * Afterwards no request of @sess reaches the device, the session is dead and
- * it holds no reference to the device. The caller holds the device's lock
- * and a reference of its own to the device.
+ * Afterwards no request of @sess reaches the device, no work of the session
+ * runs, and it holds no reference to the device. The caller holds the
+ * device's lock and a reference of its own to the device.
  *
  * Context: process.
  */
-void vtfs_session_detach(struct vtfs_session *sess)
+void vtfs_session_unlink_device(struct vtfs_session *sess)
 {
 	struct vtfs_device *dev = rcu_dereference_protected(sess->dev, true);
 
@@ -560,15 +616,32 @@ void vtfs_session_detach(struct vtfs_session *sess)
 	lockdep_assert_held(&dev->lock);
 	if (rcu_access_pointer(dev->session) == sess)
 		rcu_assign_pointer(dev->session, NULL);
-	vtfs_session_kill(sess, sess->state == VTFS_DEAD ? sess->dead_error :
-			  -ENOTCONN);
 	rcu_assign_pointer(sess->dev, NULL);
 	synchronize_rcu();
 	vtfs_pm_cancel_session(sess);
 	cancel_work_sync(&sess->release_work);
 	cancel_delayed_work_sync(&sess->forget_work);
-	flush_work(&sess->end_work);
 	vtfs_device_put(dev);
+}
+
+/**
+ * vtfs_session_detach() - part a session from its device for good
+ * @sess: the session
+ *
+ * Afterwards the session is dead, as vtfs_session_unlink_device() leaves
+ * it otherwise. The caller holds the device's lock and a reference of its
+ * own to the device.
+ *
+ * Context: process.
+ */
+void vtfs_session_detach(struct vtfs_session *sess)
+{
+	if (!rcu_access_pointer(sess->dev))
+		return;
+	vtfs_session_kill(sess, sess->state == VTFS_DEAD ? sess->dead_error :
+			  -ENOTCONN);
+	vtfs_session_unlink_device(sess);
+	flush_work(&sess->end_work);
 }
 
 /**

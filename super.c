@@ -18,6 +18,7 @@
 struct vtfs_fs_context {
 	struct fuse_fs_context fuse;
 	int pm_policy;
+	int reattach_timeout;
 };
 
 static struct vtfs_fs_context *vtfs_fsc(struct fs_context *fsc)
@@ -29,6 +30,7 @@ enum {
 	OPT_DAX,
 	OPT_DAX_MODE,
 	OPT_PM,
+	OPT_REATTACH_TIMEOUT,
 };
 
 static const struct constant_table vtfs_dax_modes[] = {
@@ -48,6 +50,7 @@ static const struct fs_parameter_spec vtfs_fs_params[] = {
 	fsparam_flag("dax", OPT_DAX),
 	fsparam_enum("dax", OPT_DAX_MODE, vtfs_dax_modes),
 	fsparam_enum("pm", OPT_PM, vtfs_pm_policies),
+	fsparam_u32("reattach_timeout", OPT_REATTACH_TIMEOUT),
 	{}
 };
 
@@ -64,6 +67,11 @@ static int vtfs_parse_param(struct fs_context *fsc, struct fs_parameter *param)
 		ctx->fuse.dax_mode = result.uint_32;
 	else if (opt == OPT_PM)
 		ctx->pm_policy = result.uint_32;
+	else if (opt == OPT_REATTACH_TIMEOUT && result.uint_32 > VTFS_REATTACH_MAX_S)
+		return invalfc(fsc, "reattach_timeout is at most %u seconds",
+			       VTFS_REATTACH_MAX_S);
+	else if (opt == OPT_REATTACH_TIMEOUT)
+		ctx->reattach_timeout = result.uint_32;
 	return opt < 0 ? opt : 0;
 }
 
@@ -156,6 +164,7 @@ static struct fuse_mount *vtfs_new_connection(struct fs_context *fsc,
 	}
 
 	sess->pm_policy = vtfs_fsc(fsc)->pm_policy;
+	sess->reattach_timeout = vtfs_fsc(fsc)->reattach_timeout;
 	/* From here on the connection owns the session reference. */
 	fuse_conn_init(fc, fm, fsc->user_ns, &vtfs_fiq_ops, sess);
 	fc->release = fuse_free_conn;
@@ -215,15 +224,16 @@ static int vtfs_get_tree(struct fs_context *fsc)
 }
 
 /*
- * The last mount of a connection is going: tell the device (DESTROY), wait
- * for every request of the connection to end, then part the session from
- * the device.
+ * The last mount of a connection is going: a detached session stops waiting
+ * for a device; tell the device (DESTROY), wait for every request of the
+ * connection to end, then part the session from the device.
  */
 static void vtfs_close_connection(struct fuse_mount *fm)
 {
 	struct vtfs_session *sess = vtfs_fm_session(fm);
 	struct vtfs_device *dev;
 
+	vtfs_reattach_forget(sess);
 	fuse_conn_destroy(fm);
 
 	rcu_read_lock();
@@ -231,8 +241,12 @@ static void vtfs_close_connection(struct fuse_mount *fm)
 	if (dev)
 		kref_get(&dev->ref);
 	rcu_read_unlock();
-	if (!dev)
+	if (!dev) {
+		/* Parted from its device earlier: let its work finish. */
+		cancel_delayed_work_sync(&sess->forget_work);
+		flush_work(&sess->end_work);
 		return;
+	}
 	mutex_lock(&dev->lock);
 	vtfs_session_detach(sess);
 	mutex_unlock(&dev->lock);
@@ -267,6 +281,7 @@ static int vtfs_init_fs_context(struct fs_context *fsc)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->pm_policy = VTFS_PM_DEFAULT;
+	ctx->reattach_timeout = -1;
 	fsc->fs_private = &ctx->fuse;
 	fsc->ops = &vtfs_context_ops;
 	return 0;

@@ -184,6 +184,8 @@ static int vtfs_device_register(struct vtfs_device *dev)
 		}
 	}
 	list_add_tail(&dev->list, &vtfs_devices);
+	/* Before a mount can find the device: a mount waiting for it. */
+	vtfs_reattach_adopt(dev);
 	mutex_unlock(&vtfs_devices_lock);
 
 	vtfs_sysfs_add(dev);
@@ -477,7 +479,9 @@ static void vtfs_remove(struct virtio_device *vdev)
 {
 	struct vtfs_device *dev = vdev->priv;
 	struct vtfs_session *sess;
+	bool keep = false;
 	LIST_HEAD(parked);
+	u32 stuck;
 
 	vtfs_device_unregister(dev);
 	cancel_work_sync(&dev->broken_work);
@@ -486,13 +490,28 @@ static void vtfs_remove(struct virtio_device *vdev)
 	sess = rcu_dereference_protected(dev->session,
 					 lockdep_is_held(&dev->lock));
 	if (sess)
+		keep = vtfs_reattach_keep(dev, sess);
+	if (keep) {
+		/* As freeze does: the session waits for a new device. */
+		flush_work(&sess->recover_work);
+		vtfs_session_hold(sess);
+	} else if (sess) {
 		vtfs_session_kill(sess, -ENOTCONN);
+	}
 	if (dev->queues_up) {
+		if (keep && !vtfs_queues_drain(dev,
+					       msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
+					       &stuck))
+			vtfs_close_device_session(sess, dev);
 		vtfs_queues_quiesce(dev, msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
 				    &parked, NULL);
-		vtfs_queues_destroy(dev, -ENOTCONN);
+		vtfs_queues_destroy(dev, keep ? -EIO : -ENOTCONN);
 	}
-	if (sess) {
+	if (keep) {
+		vtfs_session_unpark(sess, &parked);
+		vtfs_session_unlink_device(sess);
+		vtfs_reattach_orphan(sess);
+	} else if (sess) {
 		pr_warn("%s: tag %s: device removed while mounted; the mount fails with ENOTCONN until it is unmounted\n",
 			VTFS_NAME, dev->tag);
 		vtfs_session_unpark(sess, &parked);
