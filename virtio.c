@@ -503,8 +503,11 @@ static void vtfs_remove(struct virtio_device *vdev)
 					       msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
 					       &stuck))
 			vtfs_close_device_session(sess, dev);
-		vtfs_queues_quiesce(dev, msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
-				    &parked, NULL);
+		/* A device whose daemon died answers nothing: give up. */
+		if (vtfs_queues_quiesce(dev, msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
+					&parked, &stuck) && keep)
+			pr_warn("%s: tag %s: requests the removed device did not answer (the oldest: opcode %u) fail with EIO\n",
+				VTFS_NAME, dev->tag, stuck);
 		vtfs_queues_destroy(dev, keep ? -EIO : -ENOTCONN);
 	}
 	if (keep) {
