@@ -106,6 +106,15 @@ static int vtfs_break_set(void *data, u64 val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(vtfs_break_fops, NULL, vtfs_break_set, "%llu\n");
 
+static int vtfs_needs_reset_set(void *data, u64 val)
+{
+	if (val)
+		vtfs_reset_all_devices();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vtfs_needs_reset_fops, NULL, vtfs_needs_reset_set,
+			 "%llu\n");
+
 static int vtfs_atomic_set(void *data, u64 val)
 {
 	atomic_set(data, val);
@@ -142,6 +151,8 @@ void vtfs_fault_init(struct dentry *root)
 				   &call_fail_count, &vtfs_atomic_fops);
 	debugfs_create_file_unsafe("break_device", 0200, dir, NULL,
 				   &vtfs_break_fops);
+	debugfs_create_file_unsafe("needs_reset", 0200, dir, NULL,
+				   &vtfs_needs_reset_fops);
 	pr_warn("%s: built with fault injection (debugfs %s/fault); not for production\n",
 		VTFS_NAME, VTFS_NAME);
 }

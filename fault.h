@@ -15,6 +15,8 @@
  *   call_fail_count  device, call_fail_count times (0: every time)
  *   break_device     writing 1 marks every device broken, as the virtio
  *                    ring does when a device breaks the protocol
+ *   needs_reset      writing 1 makes every device act as if it had set
+ *                    VIRTIO_CONFIG_S_NEEDS_RESET
  */
 #ifndef _VTFS_FAULT_H
 #define _VTFS_FAULT_H

@@ -155,6 +155,10 @@ struct vtfs_queue {
  * @debugfs: this device's debugfs directory
  * @broken_work: takes the queues down once the virtio ring found the device
  *	breaking the protocol (see vtfs_queue_done_work())
+ * @reset_work: resets the device once it reported that it needs a reset
+ *	(pm.c)
+ * @resetting: @reset_work is resetting the device: freeze neither waits nor
+ *	refuses (under @lock)
  */
 struct vtfs_device {
 	struct kref ref;
@@ -175,6 +179,8 @@ struct vtfs_device {
 	atomic64_t op_count[VTFS_MAX_OPCODE];
 	struct dentry *debugfs;
 	struct work_struct broken_work;
+	struct work_struct reset_work;
+	bool resetting;
 };
 
 /**
@@ -349,6 +355,7 @@ int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
 void vtfs_queues_restart(struct vtfs_device *dev);
 void vtfs_queues_destroy(struct vtfs_device *dev, int error);
 void vtfs_kick_all_queues(bool brk);
+void vtfs_reset_all_devices(void);
 
 /* queue.c */
 void vtfs_queue_init(struct vtfs_queue *q, struct vtfs_device *dev,

@@ -668,21 +668,26 @@ static const char *vtfs_opcode_name(u32 opcode)
  * vtfs_freeze() - virtio freeze callback
  * @vdev: the device
  *
- * Context: process, system suspend or hibernation.
+ * Also the first half of a reset the device asked for (vtfs_reset_work()),
+ * when nothing is waited for and no policy refuses.
+ *
+ * Context: process, system suspend or hibernation, or the reset work.
  * Return: 0, or -EBUSY when this suspend must not go on.
  */
 int vtfs_freeze(struct virtio_device *vdev)
 {
 	struct vtfs_device *dev = vdev->priv;
-	struct vtfs_session *sess;
+	struct vtfs_session *mounted, *sess;
 	LIST_HEAD(parked);
 	u32 stuck = 0;
 	int ret = 0;
 
 	mutex_lock(&dev->lock);
-	sess = rcu_dereference_protected(dev->session,
-					 lockdep_is_held(&dev->lock));
-	if (sess && vtfs_effective_policy(sess) == VTFS_PM_REFUSE) {
+	mounted = rcu_dereference_protected(dev->session,
+					    lockdep_is_held(&dev->lock));
+	sess = mounted;
+	if (sess && !dev->resetting &&
+	    vtfs_effective_policy(sess) == VTFS_PM_REFUSE) {
 		pr_warn("%s: tag %s: suspend refused by policy %s while mounted\n",
 			VTFS_NAME, dev->tag,
 			vtfs_pm_policy_name(VTFS_PM_REFUSE));
@@ -691,6 +696,13 @@ int vtfs_freeze(struct virtio_device *vdev)
 	}
 	if (sess && sess->state == VTFS_DEAD)
 		sess = NULL;
+	if (sess && dev->resetting && !vtfs_reattach_keep(dev, sess)) {
+		pr_err("%s: tag %s: the device needs a reset; without a reattach_timeout its mount now fails with EIO\n",
+		       VTFS_NAME, dev->tag);
+		vtfs_session_kill(sess, -EIO);
+		fuse_abort_conn(sess->fc);
+		sess = NULL;
+	}
 	if (sess) {
 		/* A recovery from the last resume finishes first. */
 		flush_work(&sess->recover_work);
@@ -699,8 +711,12 @@ int vtfs_freeze(struct virtio_device *vdev)
 	if (!dev->queues_up)
 		goto unlock;
 
-	ret = vtfs_queues_drain(dev, msecs_to_jiffies(freeze_timeout_ms),
-				&stuck);
+	/* A device that needs a reset answers nothing more: do not wait. */
+	if (!dev->resetting) {
+		ret = vtfs_queues_drain(dev,
+					msecs_to_jiffies(freeze_timeout_ms),
+					&stuck);
+	}
 	if (ret) {
 		pr_warn("%s: tag %s: suspend refused: a %s request (opcode %u) did not finish within %u ms\n",
 			VTFS_NAME, dev->tag, vtfs_opcode_name(stuck), stuck,
@@ -711,12 +727,13 @@ int vtfs_freeze(struct virtio_device *vdev)
 		goto unlock;
 	}
 	/* From here on the suspend goes on: the device session ends. */
-	if (sess && sess->state != VTFS_DEAD && sess->init_done)
+	if (sess && !dev->resetting && sess->state != VTFS_DEAD &&
+	    sess->init_done)
 		vtfs_close_device_session(sess, dev);
-	vtfs_queues_quiesce(dev, msecs_to_jiffies(freeze_timeout_ms), &parked,
-			    NULL);
-	if (sess)
-		vtfs_session_unpark(sess, &parked);
+	vtfs_queues_quiesce(dev, dev->resetting ? 0 :
+			    msecs_to_jiffies(freeze_timeout_ms), &parked, NULL);
+	if (mounted)
+		vtfs_session_unpark(mounted, &parked);
 	vtfs_queues_destroy(dev, -EIO);
 unlock:
 	mutex_unlock(&dev->lock);
@@ -758,4 +775,46 @@ int vtfs_restore(struct virtio_device *vdev)
 unlock:
 	mutex_unlock(&dev->lock);
 	return ret;
+}
+
+/**
+ * vtfs_reset_work() - reset a device that asked for it, recover its mount
+ * @work: the device's reset_work
+ *
+ * The device set VIRTIO_CONFIG_S_NEEDS_RESET. The virtio core's own freeze
+ * and restore do what is needed: with a reattach_timeout the mount is
+ * kept and its session recovered on the reset device, as after a resume;
+ * without one the mount fails with EIO. Runs on a freezable workqueue, so
+ * it never overlaps a system suspend.
+ *
+ * Context: process.
+ */
+void vtfs_reset_work(struct work_struct *work)
+{
+	struct vtfs_device *dev = container_of(work, struct vtfs_device,
+					       reset_work);
+	struct virtio_device *vdev;
+	int ret;
+
+	mutex_lock(&dev->lock);
+	vdev = dev->vdev;
+	if (!vdev || !dev->queues_up) {
+		mutex_unlock(&dev->lock);
+		return;
+	}
+	pr_warn("%s: tag %s: the device needs a reset; resetting it\n",
+		VTFS_NAME, dev->tag);
+	dev->resetting = true;
+	mutex_unlock(&dev->lock);
+
+	ret = virtio_device_freeze(vdev);
+	if (!ret)
+		ret = virtio_device_restore(vdev);
+	if (ret)
+		pr_err("%s: tag %s: resetting the device failed (%d)\n",
+		       VTFS_NAME, dev->tag, ret);
+
+	mutex_lock(&dev->lock);
+	dev->resetting = false;
+	mutex_unlock(&dev->lock);
 }

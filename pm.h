@@ -9,9 +9,11 @@ struct fuse_req;
 struct virtio_device;
 struct vtfs_device;
 struct vtfs_session;
+struct work_struct;
 
 int vtfs_freeze(struct virtio_device *vdev);
 int vtfs_restore(struct virtio_device *vdev);
+void vtfs_reset_work(struct work_struct *work);
 void vtfs_pm_init_session(struct vtfs_session *sess);
 void vtfs_pm_cancel_session(struct vtfs_session *sess);
 int vtfs_resolve_request(struct vtfs_session *sess, struct vtfs_device *dev,

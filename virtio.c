@@ -412,6 +412,7 @@ static int vtfs_probe(struct virtio_device *vdev)
 	mutex_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->list);
 	INIT_WORK(&dev->broken_work, vtfs_broken_work);
+	INIT_WORK(&dev->reset_work, vtfs_reset_work);
 	dev->vdev = vdev;
 
 	ret = ida_alloc(&vtfs_ida, GFP_KERNEL);
@@ -485,6 +486,7 @@ static void vtfs_remove(struct virtio_device *vdev)
 
 	vtfs_device_unregister(dev);
 	cancel_work_sync(&dev->broken_work);
+	cancel_work_sync(&dev->reset_work);
 
 	mutex_lock(&dev->lock);
 	sess = rcu_dereference_protected(dev->session,
@@ -528,6 +530,36 @@ static void vtfs_remove(struct virtio_device *vdev)
 	vtfs_device_put(dev);
 }
 
+/*
+ * The device reports VIRTIO_CONFIG_S_NEEDS_RESET with a configuration
+ * change. Context: interrupt.
+ */
+static void vtfs_config_changed(struct virtio_device *vdev)
+{
+	struct vtfs_device *dev = vdev->priv;
+
+	if (dev && (vdev->config->get_status(vdev) &
+		    VIRTIO_CONFIG_S_NEEDS_RESET))
+		queue_work(system_freezable_wq, &dev->reset_work);
+}
+
+/**
+ * vtfs_reset_all_devices() - act as if every device needed a reset
+ *
+ * Fault injection: the devices QEMU offers never ask for one.
+ *
+ * Context: process.
+ */
+void vtfs_reset_all_devices(void)
+{
+	struct vtfs_device *dev;
+
+	mutex_lock(&vtfs_devices_lock);
+	list_for_each_entry(dev, &vtfs_devices, list)
+		queue_work(system_freezable_wq, &dev->reset_work);
+	mutex_unlock(&vtfs_devices_lock);
+}
+
 static const struct virtio_device_id vtfs_id_table[] = {
 	{ VIRTIO_ID_FS, VIRTIO_DEV_ANY_ID },
 	{},
@@ -540,6 +572,7 @@ static struct virtio_driver vtfs_driver = {
 	.id_table = vtfs_id_table,
 	.probe = vtfs_probe,
 	.remove = vtfs_remove,
+	.config_changed = vtfs_config_changed,
 	.freeze = pm_sleep_ptr(vtfs_freeze),
 	.restore = pm_sleep_ptr(vtfs_restore),
 };
