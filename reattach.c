@@ -150,9 +150,16 @@ void vtfs_reattach_adopt(struct vtfs_device *dev)
 
 	mutex_lock(&dev->lock);
 	kref_get(&dev->ref);
+	spin_lock(&sess->lock);
 	rcu_assign_pointer(sess->dev, dev);
+	spin_unlock(&sess->lock);
 	rcu_assign_pointer(dev->session, sess);
 	sess->reattaches++;
+	/*
+	 * Releases answered while detached change the record the recovery
+	 * walks: let them finish first. From here on they are held.
+	 */
+	flush_work(&sess->end_work);
 	queue_work(vtfs_wq, &sess->recover_work);
 	mutex_unlock(&dev->lock);
 	pr_info("%s: tag %s: re-attached the mount detached %u ms ago to %s; recovering its session\n",

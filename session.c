@@ -59,8 +59,11 @@ void vtfs_session_put(struct vtfs_session *sess)
  */
 static void vtfs_end_locally(struct vtfs_session *sess, struct fuse_req *req)
 {
-	if (!req->out.h.error)
+	if (!req->out.h.error) {
+		/* A recovery walks the record without its lock held. */
+		flush_work(&sess->recover_work);
 		vtfs_state_local_reply(&sess->st, req);
+	}
 	fuse_request_end(req);
 }
 
@@ -122,26 +125,57 @@ static void vtfs_held_del(struct vtfs_session *sess, struct fuse_req *req)
 	clear_bit(FR_SENT, &req->flags);
 }
 
+/*
+ * Does @req only give something back (a handle, the locks of an owner)?
+ * A device session that is gone holds nothing to give back.
+ */
+static bool vtfs_req_releases(struct fuse_req *req)
+{
+	const struct fuse_lk_in *lk;
+
+	switch (req->in.h.opcode) {
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FLUSH:
+		return true;
+	case FUSE_SETLK:
+	case FUSE_SETLKW:
+		lk = req->args->in_args[0].value;
+		return lk->lk.type == F_UNLCK;
+	}
+	return false;
+}
+
 /**
  * vtfs_session_interrupted() - a task waiting for @req got a signal
  * @sess: the session
  * @req: the request; its waiter is the current task
  *
- * A request the device never saw ends with -EINTR when the signal is fatal:
- * the task is dying, and nothing was done for it. Other signals change
- * nothing (the fuse core waits on; requests held across a suspend are not
- * failed by the freezer's wake-ups).
+ * When the signal is fatal, a request the device never saw ends: the task
+ * is dying, and nothing was done for it. One that only gives back what the
+ * device session holds (the FLUSH and unlocks a killed task sends as it
+ * exits) succeeds if the session has no device: the device that held those
+ * is gone, and the record of what to bring back follows; vtfs_session_reroute()
+ * answers such requests of a detached session at once. Other requests end
+ * with -EINTR. Other
+ * signals change nothing (the fuse core waits on; requests held across a
+ * suspend are not failed by the freezer's wake-ups).
  *
  * Context: the waiting task; fiq->lock not held.
  */
 void vtfs_session_interrupted(struct vtfs_session *sess, struct fuse_req *req)
 {
-	if (!fatal_signal_pending(current) || test_bit(FR_FORCE, &req->flags))
+	bool local;
+
+	if (!fatal_signal_pending(current))
 		return;
 	spin_lock(&sess->lock);
-	if (test_bit(FR_SENT, &req->flags)) {
+	/* Under the lock: vtfs_reattach_adopt() gives a device under it. */
+	local = !rcu_access_pointer(sess->dev) && vtfs_req_releases(req);
+	if (test_bit(FR_SENT, &req->flags) &&
+	    (local || !test_bit(FR_FORCE, &req->flags))) {
 		vtfs_held_del(sess, req);
-		vtfs_session_end_later(sess, req, -EINTR);
+		vtfs_session_end_later(sess, req, local ? 0 : -EINTR);
 	}
 	spin_unlock(&sess->lock);
 }
@@ -428,6 +462,9 @@ void vtfs_session_reroute(struct vtfs_session *sess, struct fuse_req *req,
 		vtfs_session_end_later(sess, req, ret == VTFS_DONE ? 0 : ret);
 	} else if (sess->state == VTFS_DEAD) {
 		vtfs_session_end_later(sess, req, sess->dead_error);
+	} else if (!rcu_access_pointer(sess->dev) && vtfs_req_releases(req)) {
+		/* Detached: the device that held it is gone (see above). */
+		vtfs_session_end_later(sess, req, 0);
 	} else {
 		sess->state = VTFS_HELD;
 		vtfs_held_add(sess, req, false);

@@ -764,6 +764,41 @@ static int vtfs_check_readdir(struct fuse_req *req, unsigned int bytes)
 	return ret ? -EIO : 0;
 }
 
+/*
+ * A release, flush or lock request took effect: drop what it released, or
+ * record the lock it set. For the device's replies and for those answered
+ * without the device alike.
+ */
+static void vtfs_track_release(struct vtfs_state *st, struct fuse_req *req)
+{
+	const void *in0 = req->args->in_args[0].value;
+	const struct fuse_release_in *rel = in0;
+	u32 opcode = req->in.h.opcode;
+	struct vtfs_node *node;
+
+	lockdep_assert_held(&st->lock);
+	node = vtfs_node_find(st, req->in.h.nodeid);
+	switch (opcode) {
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+		if (node && (rel->release_flags & FUSE_RELEASE_FLOCK_UNLOCK))
+			vtfs_locks_drop_owner(st, node, rel->lock_owner, true);
+		vtfs_handle_remove(st, opcode == FUSE_RELEASEDIR, rel->fh);
+		break;
+	case FUSE_FLUSH:
+		if (node)
+			vtfs_locks_drop_owner(st, node,
+					      ((const struct fuse_flush_in *)in0)->lock_owner,
+					      false);
+		break;
+	case FUSE_SETLK:
+	case FUSE_SETLKW:
+		if (node)
+			vtfs_lock_apply(st, node, in0, req->in.h.pid);
+		break;
+	}
+}
+
 /**
  * vtfs_state_reply() - record what a reply tells, map its device ids
  * @sess: the session
@@ -862,27 +897,11 @@ int vtfs_state_reply(struct vtfs_session *sess, struct fuse_req *req,
 			vtfs_name_remove(st, node, name, len);
 		break;
 	case FUSE_RELEASE:
-	case FUSE_RELEASEDIR: {
-		const struct fuse_release_in *rel = in0;
-
-		node = vtfs_node_find(st, req->in.h.nodeid);
-		if (node && (rel->release_flags & FUSE_RELEASE_FLOCK_UNLOCK))
-			vtfs_locks_drop_owner(st, node, rel->lock_owner, true);
-		vtfs_handle_remove(st, opcode == FUSE_RELEASEDIR, rel->fh);
-		break;
-	}
+	case FUSE_RELEASEDIR:
 	case FUSE_FLUSH:
-		node = vtfs_node_find(st, req->in.h.nodeid);
-		if (node)
-			vtfs_locks_drop_owner(st, node,
-					      ((const struct fuse_flush_in *)in0)->lock_owner,
-					      false);
-		break;
 	case FUSE_SETLK:
 	case FUSE_SETLKW:
-		node = vtfs_node_find(st, req->in.h.nodeid);
-		if (node)
-			vtfs_lock_apply(st, node, in0, req->in.h.pid);
+		vtfs_track_release(st, req);
 		break;
 	}
 	mutex_unlock(&st->lock);
@@ -968,20 +987,26 @@ void vtfs_state_new_epoch(struct vtfs_state *st)
  * @st: the state
  * @req: the request
  *
- * Only releases are answered so: of handles whose object is gone.
+ * Only releases are answered so: of handles whose object is gone, and
+ * releases, flushes and unlocks of a session without a device (see
+ * vtfs_session_interrupted()).
  *
  * Context: process.
  */
 void vtfs_state_local_reply(struct vtfs_state *st, struct fuse_req *req)
 {
-	u32 opcode = req->in.h.opcode;
-	const struct fuse_release_in *rel;
-
-	if (opcode != FUSE_RELEASE && opcode != FUSE_RELEASEDIR)
+	switch (req->in.h.opcode) {
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FLUSH:
+	case FUSE_SETLK:
+	case FUSE_SETLKW:
+		break;
+	default:
 		return;
-	rel = req->args->in_args[0].value;
+	}
 	mutex_lock(&st->lock);
-	vtfs_handle_remove(st, opcode == FUSE_RELEASEDIR, rel->fh);
+	vtfs_track_release(st, req);
 	mutex_unlock(&st->lock);
 }
 
