@@ -155,11 +155,10 @@ static bool vtfs_req_releases(struct fuse_req *req)
  * is dying, and nothing was done for it. One that only gives back what the
  * device session holds (the FLUSH and unlocks a killed task sends as it
  * exits) succeeds if the session has no device: the device that held those
- * is gone, and the record of what to bring back follows; vtfs_session_reroute()
- * answers such requests of a detached session at once. Other requests end
- * with -EINTR. Other
- * signals change nothing (the fuse core waits on; requests held across a
- * suspend are not failed by the freezer's wake-ups).
+ * is gone, and the record of what to bring back follows (reroute answers
+ * such requests of a detached session at once). Other requests end with
+ * -EINTR. Other signals change nothing: the fuse core waits on, and
+ * requests held across a suspend are not failed by the freezer's wake-ups.
  *
  * Context: the waiting task; fiq->lock not held.
  */
