@@ -14,11 +14,11 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
-#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 
 #define BIG_SIZE	(512LL << 20)
 #define CHUNK		(1024 * 1024)
@@ -36,25 +36,13 @@ static void __attribute__((constructor)) run_owner_init(void)
 	run_owner = getpid();
 }
 
-static const char *env(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
-#define TAG	env("VFS_TAG", "vfstest")
-#define FSTYPE	env("VFS_FSTYPE", "virtiofs")
-#define DRIVER	env("VFS_DRIVER", "virtio_fs")
+#define TAG	vfs_env("VFS_TAG", "vfstest")
+#define FSTYPE	VFS_FSTYPE
+#define DRIVER	vfs_env("VFS_DRIVER", "virtio_fs")
 
 static void work_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/devremove.%d/%s", vfs_mnt(), run_owner, name);
-}
-
-static int is_gone_err(int e)
-{
-	return e == ENOTCONN || e == EIO;
 }
 
 static int bound(const char *dev)
@@ -65,78 +53,13 @@ static int bound(const char *dev)
 	return !access(p, F_OK);
 }
 
-static int mounted(const char *dir)
-{
-	char src[256], mnt[PATH_MAX], type[64];
-	int found = 0;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", src, mnt, type) == 3)
-		if (!strcmp(mnt, dir) && !strcmp(type, FSTYPE))
-			found++;
-	fclose(f);
-	return found;
-}
-
-/* Run cmd with sh -c; its exit status, or -1 if it ran past secs. */
-static int run_cmd(const char *cmd, int secs)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	st = vfs_wait_timeout(pid, secs);
-	if (st == -1)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Lines of the kernel log that mean trouble; count, first one in *first. */
-static int kernel_problems(char *first, size_t len)
-{
-	static const char * const bad[] = {
-		"Oops", "BUG:", "WARNING:", "Call Trace:", "general protection",
-		"blocked for more than", "Unable to handle", "refcount_t:",
-		"list_del corruption", "list_add corruption",
-	};
-	int size = klogctl(10, NULL, 0), n = 0;
-	char *log, *line, *save = NULL;
-	unsigned int i;
-
-	if (size <= 0)
-		return -1;
-	log = calloc(1, size + 1);
-	if (!log || klogctl(3, log, size) < 0) {
-		free(log);
-		return -1;
-	}
-	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		for (i = 0; i < ARRAY_SIZE(bad); i++) {
-			if (strstr(line, bad[i])) {
-				if (!n++)
-					snprintf(first, len, "%s", line);
-				break;
-			}
-		}
-	}
-	free(log);
-	return n;
-}
-
 FIXTURE(rm) {
 	char dev[64];
 };
 
 FIXTURE_SETUP(rm)
 {
-	snprintf(self->dev, sizeof(self->dev), "%s", env("VFS_DEVICE", ""));
+	snprintf(self->dev, sizeof(self->dev), "%s", vfs_env("VFS_DEVICE", ""));
 }
 
 FIXTURE_TEARDOWN(rm)
@@ -150,18 +73,18 @@ FIXTURE_TEARDOWN(rm)
 
 /* an errno that a call on a removed device may return */
 #define EXPECT_GONE(what, ret, err) do {				\
-	if ((ret) != -1 || !is_gone_err(err))				\
+	if ((ret) != -1 || !vfs_is_gone_err(err))			\
 		TH_LOG("%s after removal: expected ENOTCONN or EIO, got %ld (%s)", \
 		       (what), (long)(ret), (ret) == -1 ? vfs_errname(err) : "success"); \
-	EXPECT_TRUE((ret) == -1 && is_gone_err(err));			\
+	EXPECT_TRUE((ret) == -1 && vfs_is_gone_err(err));		\
 } while (0)
 
 /* a call that may still be served from the guest's caches */
 #define EXPECT_GONE_OR_OK(what, ret, err) do {				\
-	if ((ret) == -1 && !is_gone_err(err))				\
+	if ((ret) == -1 && !vfs_is_gone_err(err))			\
 		TH_LOG("%s after removal: expected success, ENOTCONN or EIO, got %s", \
 		       (what), vfs_errname(err));			\
-	EXPECT_TRUE((ret) != -1 || is_gone_err(err));			\
+	EXPECT_TRUE((ret) != -1 || vfs_is_gone_err(err));		\
 	TH_LOG("%s after removal: %s", (what),				\
 	       (ret) == -1 ? vfs_errname(err) : "ok (cached)");		\
 } while (0)
@@ -175,7 +98,7 @@ TEST_F_TIMEOUT(rm, prepare, 120)
 	if (!bound(self->dev))
 		TH_LOG("%s is not bound to %s", self->dev, DRIVER);
 	ASSERT_TRUE(bound(self->dev));
-	ASSERT_EQ(1, mounted(vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(NULL, vfs_mnt()));
 	work_path(p, sizeof(p), "");
 	ASSERT_SYS(mkdir(p, 0755));
 	work_path(p, sizeof(p), "big");
@@ -263,7 +186,7 @@ TEST_F_TIMEOUT(rm, remove_while_busy, 400)
 
 	/* remove the device while the reader is in the middle of its reads */
 	t0 = vfs_now();
-	rc = run_cmd(getenv("VFS_REMOVE_CMD"), 180);
+	rc = vfs_run_cmd(getenv("VFS_REMOVE_CMD"), 180);
 	if (rc)
 		TH_LOG("'%s' %s", getenv("VFS_REMOVE_CMD"),
 		       rc == -1 ? "did not finish within 180 s" : "failed");
@@ -288,7 +211,7 @@ TEST_F_TIMEOUT(rm, remove_while_busy, 400)
 		}
 		ASSERT_EQ(sizeof(e), read(res[0], &e, sizeof(e)));
 		TH_LOG("reader: read failed with %s", vfs_errname(e));
-		EXPECT_TRUE(is_gone_err(e));
+		EXPECT_TRUE(vfs_is_gone_err(e));
 	}
 	for (i = 0; i < NREADERS; i++)
 		ASSERT_CHILD_OK(rpid[i], 30, "reader");
@@ -348,25 +271,19 @@ TEST_F_TIMEOUT(rm, umount_after_removal, 120)
 
 	NEED_ENV();
 	ASSERT_FALSE(bound(self->dev));
-	ASSERT_EQ(1, mounted(vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(NULL, vfs_mnt()));
 	snprintf(cmd, sizeof(cmd), "umount %s", vfs_mnt());
-	rc = run_cmd(cmd, 90);
+	rc = vfs_run_cmd(cmd, 90);
 	if (rc)
 		TH_LOG("umount %s", rc == -1 ? "hung for 90 s" : "failed");
 	ASSERT_EQ(0, rc);
-	EXPECT_EQ(0, mounted(vfs_mnt()));
+	EXPECT_EQ(0, vfs_mounted(NULL, vfs_mnt()));
 }
 
 TEST_F(rm, kernel_log_clean)
 {
-	char first[512] = "";
-	int n;
-
 	NEED_ENV();
-	n = kernel_problems(first, sizeof(first));
-	if (n)
-		TH_LOG("%d alarming kernel log lines, first: %s", n, first);
-	EXPECT_EQ(0, n);
+	EXPECT_KERNEL_LOG_CLEAN();
 }
 
 TEST_F_TIMEOUT(rm, readd_and_mount, 240)
@@ -377,8 +294,8 @@ TEST_F_TIMEOUT(rm, readd_and_mount, 240)
 	NEED_ENV();
 	if (!getenv("VFS_READD_CMD"))
 		SKIP(return, "VFS_READD_CMD is not set");
-	ASSERT_EQ(0, mounted(vfs_mnt()));
-	rc = run_cmd(getenv("VFS_READD_CMD"), 180);
+	ASSERT_EQ(0, vfs_mounted(NULL, vfs_mnt()));
+	rc = vfs_run_cmd(getenv("VFS_READD_CMD"), 180);
 	if (rc)
 		TH_LOG("'%s' %s", getenv("VFS_READD_CMD"),
 		       rc == -1 ? "did not finish within 180 s" : "failed");

@@ -16,10 +16,10 @@
 #include <linux/fuse.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
-#include <sys/klog.h>
 #include <sys/mount.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 #include "vfs_host.h"
 
 #define KNOBS "/sys/kernel/debug/virtio_fs/fault"
@@ -44,57 +44,16 @@ static void knobs_off(void)
 	knob("call_fail_count", 0);
 }
 
-/* The debugfs directory of the device with our tag. */
-static int device_dir(char *out, size_t len)
-{
-	const char *tag = getenv("VFS_TAG") ?: "vfstest";
-	char path[600], buf[64];
-	struct dirent *d;
-	DIR *dir = opendir("/sys/kernel/debug/virtio_fs");
-	int found = -1;
-
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)) && found) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/virtio_fs/%s/tag",
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && !strncmp(buf, tag, strlen(tag)) &&
-		    buf[strlen(tag)] == '\n') {
-			found = snprintf(out, len, "/sys/kernel/debug/virtio_fs/%.32s",
-					 d->d_name) >= (int)len;
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return found;
-}
-
 /* Sum of a column of the "queues" file over the request queues. */
 static long long queue_counter(const char *column)
 {
-	char dir[256], path[300], line[512], *tok, *save;
+	char line[512], *tok, *save;
 	long long sum = 0;
-	int col = -1, i;
-	FILE *f;
+	int col, i;
+	FILE *f = vfs_queues_open(column, &col);
 
-	if (device_dir(dir, sizeof(dir)))
-		return -1;
-	snprintf(path, sizeof(path), "%s/queues", dir);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	/* The first line names the columns. */
-	if (fgets(line, sizeof(line), f)) {
-		for (i = 0, tok = strtok_r(line, " \n", &save); tok;
-		     i++, tok = strtok_r(NULL, " \n", &save))
-			if (!strcmp(tok, column))
-				col = i;
-	}
 	while (col >= 0 && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "requests", 8))
 			continue;
@@ -105,17 +64,6 @@ static long long queue_counter(const char *column)
 	}
 	fclose(f);
 	return col < 0 ? -1 : sum;
-}
-
-static int kernel_log_has(const char *what)
-{
-	static char log[1 << 20];
-	int n = klogctl(3, log, sizeof(log) - 1);
-
-	if (n <= 0)
-		return 0;
-	log[n] = 0;
-	return strstr(log, what) != NULL;
 }
 
 FIXTURE(fault) {
@@ -187,7 +135,7 @@ TEST_F(fault, stuck_request_refuses_suspend)
 	usleep(200000);
 	rc = vfs_suspend();
 	EXPECT_EQ(-EBUSY, rc) TH_LOG("suspend: %s", vfs_errname(-rc));
-	EXPECT_TRUE(kernel_log_has("suspend refused: a READ request (opcode 15) did not finish within 1000 ms"));
+	EXPECT_TRUE(vfs_kernel_log_has("suspend refused: a READ request (opcode 15) did not finish within 1000 ms"));
 	ASSERT_EQ(0, knob("hold_opcode", 0));
 	ASSERT_FILE_PATTERN(p, 4 << 20, 9);
 	close(fd);
@@ -256,7 +204,7 @@ TEST_F(fault, setlk_fails_during_recovery)
 	ASSERT_EQ(0, vfs_suspend());
 	EXPECT_ERRNO(EIO, pwrite(fd, "x", 1, 0));
 	knobs_off();
-	EXPECT_TRUE(kernel_log_has("lost a POSIX lock"));
+	EXPECT_TRUE(vfs_kernel_log_has("lost a POSIX lock"));
 	/* The other file of the same inode is fine. */
 	EXPECT_EQ(1, pwrite(other, "y", 1, 100));
 	close(other);
@@ -284,7 +232,7 @@ TEST_F(fault, init_fails_after_resume)
 	e = errno;
 	knobs_off();
 	EXPECT_TRUE(e == ENOTCONN || e == EIO) TH_LOG("stat: %s", vfs_errname(e));
-	EXPECT_TRUE(kernel_log_has("the mount cannot continue after resume"));
+	EXPECT_TRUE(vfs_kernel_log_has("the mount cannot continue after resume"));
 	/* Nothing to clean up on a dead mount; let go of it. */
 	close(self->d.fd);
 	self->d.fd = -1;
@@ -357,7 +305,7 @@ TEST_F(fault, device_breaks_protocol)
 	e = errno;
 	EXPECT_TRUE(e == EIO || e == ENOTCONN) TH_LOG("pwrite: %s",
 						       vfs_errname(e));
-	EXPECT_TRUE(kernel_log_has("the device broke the virtqueue protocol"));
+	EXPECT_TRUE(vfs_kernel_log_has("the device broke the virtqueue protocol"));
 	close(fd);
 	close(self->d.fd);
 	self->d.fd = -1;

@@ -10,67 +10,24 @@
  * $VFS_DRIVER and $VFS_FSTYPE. Leaves $VFS_MNT mounted as it found it.
  */
 #define _GNU_SOURCE
-#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 
-static const char *env(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
-#define TAG	env("VFS_TAG", "vfstest")
-#define FSTYPE	env("VFS_FSTYPE", "virtiofs")
-#define MODNAME	env("VFS_MODNAME", "virtio_fs")
+#define TAG	vfs_env("VFS_TAG", "vfstest")
+#define FSTYPE	VFS_FSTYPE
+#define MODNAME	vfs_env("VFS_MODNAME", "virtio_fs")
 
 static int ours(void)
 {
 	return !strcmp(MODNAME, "virtio_fs");
 }
 
-/* Is dir a mount point of fstype with source tag in /proc/mounts? */
-static int mounted(const char *tag, const char *dir)
-{
-	char src[256], mnt[PATH_MAX], type[64];
-	int found = 0;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", src, mnt, type) == 3)
-		if (!strcmp(mnt, dir) && !strcmp(src, tag) && !strcmp(type, FSTYPE))
-			found++;
-	fclose(f);
-	return found;
-}
-
-/* The kernel log as one string (malloc'ed), or NULL. */
-static char *klog(void)
-{
-	int len = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
-	char *buf;
-
-	if (len <= 0)
-		return NULL;
-	buf = calloc(1, len + 1);
-	if (!buf)
-		return NULL;
-	len = klogctl(3, buf, len);	/* SYSLOG_ACTION_READ_ALL */
-	if (len < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 static int count_in_klog(const char *needle)
 {
-	char *log = klog(), *p;
+	char *log = vfs_klog(), *p;
 	int n = 0;
 
 	if (!log)
@@ -94,7 +51,7 @@ FIXTURE_SETUP(mnt)
 	ASSERT_SYS(mkdir(self->aux, 0755));
 	snprintf(self->dir, sizeof(self->dir), "%s/mount_test.%s.%d", vfs_mnt(),
 		 _metadata->name, getpid());
-	if (mounted(TAG, vfs_mnt()) != 1) {
+	if (vfs_mounted(TAG, vfs_mnt()) != 1) {
 		TH_LOG("%s is not mounted from %s (%s) exactly once", vfs_mnt(),
 		       TAG, FSTYPE);
 		ASSERT_TRUE(0);
@@ -110,7 +67,7 @@ FIXTURE_TEARDOWN(mnt)
 		;
 	rmdir(self->aux);
 	/* whatever happened, leave the share mounted for the next test */
-	if (mounted(TAG, vfs_mnt()) == 0 &&
+	if (vfs_mounted(TAG, vfs_mnt()) == 0 &&
 	    mount(TAG, vfs_mnt(), FSTYPE, 0, NULL))
 		TH_LOG("could not mount %s again: %s", TAG, vfs_errname(errno));
 	vfs_rm_rf(self->dir);
@@ -150,11 +107,11 @@ TEST_F_TIMEOUT(mnt, remount_keeps_data, 120)
 	ASSERT_SYS(close(fd));
 
 	ASSERT_SYS(umount(vfs_mnt()));
-	ASSERT_EQ(0, mounted(TAG, vfs_mnt()));
+	ASSERT_EQ(0, vfs_mounted(TAG, vfs_mnt()));
 	ASSERT_ERRNO(ENOENT, stat(self->dir, &st));
 
 	MOUNT_OK(TAG, vfs_mnt(), 0, NULL);
-	ASSERT_EQ(1, mounted(TAG, vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(TAG, vfs_mnt()));
 	snprintf(path, sizeof(path), "%s/data", self->dir);
 	ASSERT_FILE_PATTERN(path, 3 * 1024 * 1024 + 17, 77);
 	ASSERT_SYS(stat(path, &st));
@@ -192,11 +149,11 @@ TEST_F_TIMEOUT(mnt, busy_and_lazy_umount, 120)
 	ASSERT_EQ(5, write(fd, "first", 5));
 	/* an open file keeps a plain umount from succeeding */
 	ASSERT_ERRNO(EBUSY, umount(vfs_mnt()));
-	ASSERT_EQ(1, mounted(TAG, vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(TAG, vfs_mnt()));
 
 	/* a lazy one detaches now; the open file keeps working */
 	ASSERT_SYS(umount2(vfs_mnt(), MNT_DETACH));
-	ASSERT_EQ(0, mounted(TAG, vfs_mnt()));
+	ASSERT_EQ(0, vfs_mounted(TAG, vfs_mnt()));
 	ASSERT_ERRNO(ENOENT, stat(path, &st));
 	ASSERT_EQ(6, pwrite(fd, "second", 6, 5));
 	ASSERT_SYS(fsync(fd));
@@ -223,7 +180,7 @@ TEST_F(mnt, second_mount_same_tag)
 
 	NEED_SETUP();
 	MOUNT_OK(TAG, self->aux, 0, NULL);
-	ASSERT_EQ(1, mounted(TAG, self->aux));
+	ASSERT_EQ(1, vfs_mounted(TAG, self->aux));
 	snprintf(p1, sizeof(p1), "%s/shared", self->dir);
 	snprintf(p2, sizeof(p2), "%s/%s/shared", self->aux,
 		 strrchr(self->dir, '/') + 1);
@@ -244,7 +201,7 @@ TEST_F(mnt, second_mount_same_tag)
 
 	/* unmounting the second leaves the first working */
 	ASSERT_SYS(umount(self->aux));
-	ASSERT_EQ(0, mounted(TAG, self->aux));
+	ASSERT_EQ(0, vfs_mounted(TAG, self->aux));
 	ASSERT_SYS(stat(p1, &s2));
 	EXPECT_EQ(s1.st_ino, s2.st_ino);
 	ASSERT_SYS(unlink(p1));
@@ -288,7 +245,7 @@ TEST_F(mnt, unknown_tag)
 		umount(self->aux);
 		ASSERT_NE(0, r);
 	}
-	EXPECT_EQ(0, mounted(tag, self->aux));
+	EXPECT_EQ(0, vfs_mounted(tag, self->aux));
 	/* the kernel log names the tag it could not find */
 	if (before >= 0) {
 		if (after <= before)
@@ -312,7 +269,7 @@ TEST_F(mnt, refused_mounts)
 	ASSERT_ERRNO(EINVAL, mount(NULL, self->aux, FSTYPE, 0, NULL));
 	/* an option nobody knows */
 	ASSERT_ERRNO(EINVAL, mount(TAG, self->aux, FSTYPE, 0, "no_such_option"));
-	ASSERT_EQ(0, mounted(TAG, self->aux));
+	ASSERT_EQ(0, vfs_mounted(TAG, self->aux));
 	/* and the working mount still works */
 	snprintf(p, sizeof(p), "%s/still", self->dir);
 	ASSERT_SYS(vfs_make_file(p, 10, 8));
@@ -336,13 +293,13 @@ TEST_F_TIMEOUT(mnt, dax_without_window, 120)
 	EXPECT_EQ(EINVAL, e);
 	/* without the option it mounts fine */
 	MOUNT_OK(TAG, vfs_mnt(), 0, NULL);
-	ASSERT_EQ(1, mounted(TAG, vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(TAG, vfs_mnt()));
 }
 
 TEST_F(mnt, sysfs_tag_and_device)
 {
 	char path[PATH_MAX], val[256], target[PATH_MAX], drv[PATH_MAX];
-	const char *driver = env("VFS_DRIVER", MODNAME);
+	const char *driver = vfs_env("VFS_DRIVER", MODNAME);
 	struct dirent *de;
 	int found = 0;
 	DIR *dp;

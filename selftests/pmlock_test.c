@@ -12,9 +12,9 @@
  */
 #define _GNU_SOURCE
 #include <sys/file.h>
-#include <sys/klog.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 #include "vfs_host.h"
 
 #define HOLD_SECONDS 15
@@ -77,17 +77,6 @@ static int scene_setup(void)
 	return 0;
 }
 
-static int kernel_log_has(const char *what)
-{
-	static char log[1 << 20];
-	int n = klogctl(3, log, sizeof(log) - 1);	/* SYSLOG_ACTION_READ_ALL */
-
-	if (n <= 0)
-		return 0;
-	log[n] = 0;
-	return strstr(log, what) != NULL;
-}
-
 TEST(scene_and_suspend)
 {
 	ASSERT_EQ(0, S.setup_step) TH_LOG("scene step %d failed: %s",
@@ -125,10 +114,10 @@ TEST(lost_locks_are_logged)
 	ASSERT_EQ(0, S.setup_step);
 	snprintf(want, sizeof(want), "tag %s: lost a POSIX lock",
 		 getenv("VFS_TAG") ?: "vfstest");
-	EXPECT_TRUE(kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
+	EXPECT_TRUE(vfs_kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
 	snprintf(want, sizeof(want), "tag %s: lost a flock lock",
 		 getenv("VFS_TAG") ?: "vfstest");
-	EXPECT_TRUE(kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
+	EXPECT_TRUE(vfs_kernel_log_has(want)) TH_LOG("no \"%s\" line", want);
 }
 
 /* The lock nobody took is still the parent's; that file works. */

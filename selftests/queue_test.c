@@ -17,6 +17,7 @@
 #include <dirent.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 
 #define WRITERS 32
 #define READERS 32
@@ -24,54 +25,16 @@
 #define STORM_FILES 20000
 #define DEADLINE 900	/* seconds for any one process */
 
-/* The debugfs directory of the device with our tag. */
-static int device_dir(char *out, size_t len)
-{
-	const char *tag = getenv("VFS_TAG") ?: "vfstest";
-	char path[600], buf[64];
-	struct dirent *d;
-	DIR *dir = opendir("/sys/kernel/debug/virtio_fs");
-	int found = -1;
-
-	if (!dir)
-		return -1;
-	while (found && (d = readdir(dir))) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/virtio_fs/%s/tag",
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && !strncmp(buf, tag, strlen(tag)) &&
-		    buf[strlen(tag)] == '\n')
-			found = snprintf(out, len, "/sys/kernel/debug/virtio_fs/%.32s",
-					 d->d_name) >= (int)len;
-		fclose(f);
-	}
-	closedir(dir);
-	return found;
-}
-
 /* A counter of one queue ("requests.0", "hiprio") from debugfs. */
 static long long counter(const char *queue, const char *column)
 {
-	char dir[256], path[300], line[512], *tok, *save;
+	char line[512], *tok, *save;
 	long long val = -1;
-	int col = -1, i;
-	FILE *f;
+	int col, i;
+	FILE *f = vfs_queues_open(column, &col);
 
-	if (device_dir(dir, sizeof(dir)))
-		return -1;
-	snprintf(path, sizeof(path), "%s/queues", dir);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (fgets(line, sizeof(line), f))
-		for (i = 0, tok = strtok_r(line, " \n", &save); tok;
-		     i++, tok = strtok_r(NULL, " \n", &save))
-			if (!strcmp(tok, column))
-				col = i;
 	while (col >= 0 && fgets(line, sizeof(line), f)) {
 		tok = strtok_r(line, " \n", &save);
 		if (!tok || strcmp(tok, queue))

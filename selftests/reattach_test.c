@@ -56,12 +56,12 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <sys/file.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 
 #include "vfs_test.h"
+#include "vfs_sys.h"
 #include "vfs_host.h"
 
 #define NAMES		120		/* entries of the directory being listed */
@@ -72,19 +72,12 @@
 #define DBG		"/sys/kernel/debug/virtio_fs"
 #define DETACHED_FILE	DBG "/detached"
 
-static const char *env(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
-#define TAG		env("VFS_TAG", "vfstest")
-#define FSTYPE		env("VFS_FSTYPE", "virtiofs")
-#define OTHER_TAG	env("VFS_OTHER_TAG", "othertag")
-#define T_LONG		atoi(env("VFS_REATTACH_TIMEOUT", "60"))
-#define T_SHORT		atoi(env("VFS_REATTACH_SHORT", "20"))
-#define T_PARAM		atoi(env("VFS_REATTACH_PARAM", "8"))
+#define TAG		vfs_env("VFS_TAG", "vfstest")
+#define FSTYPE		VFS_FSTYPE
+#define OTHER_TAG	vfs_env("VFS_OTHER_TAG", "othertag")
+#define T_LONG		atoi(vfs_env("VFS_REATTACH_TIMEOUT", "60"))
+#define T_SHORT		atoi(vfs_env("VFS_REATTACH_SHORT", "20"))
+#define T_PARAM		atoi(vfs_env("VFS_REATTACH_PARAM", "8"))
 
 /* The scene, held by the harness's main process. */
 static struct {
@@ -120,29 +113,9 @@ static struct shared {
 
 /* ------------------------------------------------------------ helpers */
 
-static int is_gone_err(int e)
-{
-	return e == ENOTCONN || e == EIO;
-}
-
 static void scene_path(char *out, const char *name)
 {
 	snprintf(out, PATH_MAX, "%s/%s", S.dir, name);
-}
-
-static int mounted(const char *dir)
-{
-	char src[256], mnt[PATH_MAX], type[64];
-	int found = 0;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", src, mnt, type) == 3)
-		if (!strcmp(mnt, dir) && !strcmp(type, FSTYPE))
-			found++;
-	fclose(f);
-	return found;
 }
 
 /*
@@ -166,21 +139,16 @@ struct lres {
 
 static int launch(const struct lreq *q)
 {
-	pid_t pid = fork();
-	int st;
+	pid_t pid;
 
+	if (q->kind != 'U')
+		return vfs_run_cmd(q->arg, q->secs);
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (!pid) {
-		if (q->kind == 'U')
-			_exit(umount(q->arg) ? errno : 0);
-		execl("/bin/sh", "sh", "-c", q->arg, (char *)NULL);
-		_exit(127);
-	}
-	st = vfs_wait_timeout(pid, q->secs);
-	if (st == -1)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!pid)
+		_exit(umount(q->arg) ? errno : 0);
+	return vfs_wait_status(pid, q->secs);
 }
 
 static void launcher_loop(int rq, int rs)
@@ -254,57 +222,17 @@ static int run_cmd(const char *cmd, int secs)
 static int __attribute__((format(printf, 1, 2))) klog_count(const char *fmt, ...)
 {
 	char needle[256], *log, *p;
-	int size = klogctl(10, NULL, 0), n = 0;
+	int n = 0;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(needle, sizeof(needle), fmt, ap);
 	va_end(ap);
-	if (size <= 0)
-		return -1;
-	log = calloc(1, size + 1);
+	log = vfs_klog();
 	if (!log)
 		return -1;
-	size = klogctl(3, log, size);
-	if (size < 0) {
-		free(log);
-		return -1;
-	}
-	log[size] = 0;
 	for (p = log; (p = strstr(p, needle)); p += strlen(needle))
 		n++;
-	free(log);
-	return n;
-}
-
-/* Lines of the kernel log that mean trouble; count, first one in *first. */
-static int kernel_problems(char *first, size_t len)
-{
-	static const char * const bad[] = {
-		"Oops", "BUG:", "WARNING:", "Call Trace:", "general protection",
-		"blocked for more than", "Unable to handle", "refcount_t:",
-		"list_del corruption", "list_add corruption",
-	};
-	int size = klogctl(10, NULL, 0), n = 0;
-	char *log, *line, *save = NULL;
-	unsigned int i;
-
-	if (size <= 0)
-		return -1;
-	log = calloc(1, size + 1);
-	if (!log || klogctl(3, log, size) < 0) {
-		free(log);
-		return -1;
-	}
-	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		for (i = 0; i < ARRAY_SIZE(bad); i++) {
-			if (strstr(line, bad[i])) {
-				if (!n++)
-					snprintf(first, len, "%s", line);
-				break;
-			}
-		}
-	}
 	free(log);
 	return n;
 }
@@ -490,7 +418,7 @@ static const char *param_path(void)
 	static char p[256];
 
 	snprintf(p, sizeof(p), "/sys/module/%s/parameters/reattach_timeout",
-		 env("VFS_MODNAME", "virtio_fs"));
+		 vfs_env("VFS_MODNAME", "virtio_fs"));
 	return p;
 }
 
@@ -924,7 +852,7 @@ static int scene_setup(void)
 		return 1;
 	S.ack_rd = ack[0];
 	S.ack_wr = ack[1];
-	if (mounted(vfs_mnt()) > 0 && umount(vfs_mnt()))
+	if (vfs_mounted(NULL, vfs_mnt()) > 0 && umount(vfs_mnt()))
 		return 2;
 	snprintf(opts, sizeof(opts), "reattach_timeout=%d", T_LONG);
 	if (mount(TAG, vfs_mnt(), FSTYPE, 0, opts))
@@ -1099,11 +1027,11 @@ FIXTURE_TEARDOWN(ra)
 } while (0)
 
 #define EXPECT_GONE(what, ret, err) do {				\
-	if ((ret) != -1 || !is_gone_err(err))				\
+	if ((ret) != -1 || !vfs_is_gone_err(err))			\
 		TH_LOG("%s: expected ENOTCONN or EIO, got %ld (%s)",	\
 		       (what), (long)(ret),				\
 		       (ret) == -1 ? vfs_errname(err) : "success");	\
-	EXPECT_TRUE((ret) == -1 && is_gone_err(err));			\
+	EXPECT_TRUE((ret) == -1 && vfs_is_gone_err(err));		\
 } while (0)
 
 /* the driver's line at probe time (diagnostics only) */
@@ -1132,7 +1060,7 @@ static double remove_device(struct __test_metadata *_metadata, int want_tmo)
 	TH_LOG("removed in %.1f s; detached %u ms ago, timeout %u s",
 	       vfs_now() - t0, ms, tmo);
 	EXPECT_EQ(want_tmo, (int)tmo);
-	EXPECT_EQ(1, mounted(vfs_mnt())) TH_LOG("the mount is gone");
+	EXPECT_EQ(1, vfs_mounted(NULL, vfs_mnt())) TH_LOG("the mount is gone");
 	EXPECT_EQ(n0 + 1, klog_count(REMOVED_FMT, TAG, want_tmo))
 		TH_LOG("no new kernel log line \"" REMOVED_FMT "\"", TAG, want_tmo);
 	return vfs_now() - ms / 1000.0;
@@ -1207,7 +1135,7 @@ static void fresh_mount(struct __test_metadata *_metadata, const char *opts)
 	ASSERT_EQ(0, scene_release()) TH_LOG("main did not release the scene");
 	if (SH->removed)
 		run_readd(_metadata);
-	if (mounted(vfs_mnt()) > 0) {
+	if (vfs_mounted(NULL, vfs_mnt()) > 0) {
 		rc = umount_timed(vfs_mnt(), 60, &took);
 		ASSERT_EQ(0, rc) TH_LOG("umount %s: %s; users: %s", vfs_mnt(),
 					rc == -1 ? "hung" : vfs_errname(rc),
@@ -1241,7 +1169,7 @@ static void expect_timed_out(struct __test_metadata *_metadata,
 		}
 		TH_LOG("'%s' ended with %s %.1f s after the removal", w[i].what,
 		       vfs_errname(w[i].r.err), w[i].r.t - t_detach);
-		EXPECT_TRUE(is_gone_err(w[i].r.err));
+		EXPECT_TRUE(vfs_is_gone_err(w[i].r.err));
 		EXPECT_LE(t_detach + tmo - 1.5, w[i].r.t)
 			TH_LOG("'%s' failed before the timeout", w[i].what);
 		EXPECT_NE(-1, waiter_reap(&w[i], 10));
@@ -1268,7 +1196,7 @@ static void expect_timed_out(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, rc) TH_LOG("umount after the timeout: %s",
 				rc == -1 ? "hung for 60 s" : vfs_errname(rc));
 	EXPECT_GT(5.0, took) TH_LOG("umount took %.1f s", took);
-	EXPECT_EQ(0, mounted(vfs_mnt()));
+	EXPECT_EQ(0, vfs_mounted(NULL, vfs_mnt()));
 }
 
 /* ------------------------------------------------------------ tests */
@@ -1280,7 +1208,7 @@ TEST_F_TIMEOUT(ra, prepare, 60)
 		TH_LOG("the scene failed at step %d (%s): %s", S.setup_step,
 		       S.setup_step > 0 && S.setup_step < (int)ARRAY_SIZE(setup_steps) ?
 		       setup_steps[S.setup_step] : "?", vfs_errname(S.setup_errno));
-	ASSERT_EQ(1, mounted(vfs_mnt()));
+	ASSERT_EQ(1, vfs_mounted(NULL, vfs_mnt()));
 	EXPECT_LE(0, debugfs_index(TAG)) TH_LOG("no debugfs directory for %s", TAG);
 	ASSERT_EQ(0, detached_info(TAG, NULL, NULL))
 		TH_LOG("%s: %s", DETACHED_FILE, file_text(DETACHED_FILE));
@@ -1755,7 +1683,7 @@ TEST_F_TIMEOUT(ra, umount_while_detached, 300)
 				rc == -1 ? "hung for 60 s" : vfs_errname(rc));
 	TH_LOG("umount took %.2f s", took);
 	EXPECT_GT(5.0, took);
-	EXPECT_EQ(0, mounted(vfs_mnt()));
+	EXPECT_EQ(0, vfs_mounted(NULL, vfs_mnt()));
 	EXPECT_TRUE(wait_detached(TAG, 0, 5))
 		TH_LOG("still listed after umount: %s", file_text(DETACHED_FILE));
 }
@@ -1801,14 +1729,8 @@ TEST_F_TIMEOUT(ra, readd_and_mount, 300)
 
 TEST_F(ra, kernel_log_clean)
 {
-	char first[512] = "";
-	int n;
-
 	NEED_ENV();
-	n = kernel_problems(first, sizeof(first));
-	if (n)
-		TH_LOG("%d alarming kernel log lines, first: %s", n, first);
-	EXPECT_EQ(0, n);
+	EXPECT_KERNEL_LOG_CLEAN();
 }
 
 int main(int argc, char **argv)
