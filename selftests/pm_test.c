@@ -21,14 +21,14 @@
 #define _GNU_SOURCE
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
 #include "vfs_test.h"
 #include "vfs_host.h"
+#include "vfs_scene.h"
 
 #define NAMES 300		/* entries of the directory being listed */
-#define MAPLEN (64 * 1024)
-#define FILELEN (256 * 1024)
+#define MAPLEN VFS_SCENE_MAPLEN
+#define FILELEN VFS_SCENE_FILELEN
 
 static struct {
 	char dir[256];		/* the scene, $VFS_MNT/pm.<pid> */
@@ -61,46 +61,25 @@ static struct {
 
 static void on_release_locks(int sig)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-
-	fcntl(S.posix_fd, F_SETLK, &fl);
-	fcntl(S.ofd_fd, F_OFD_SETLK, &fl);
-	flock(S.flock_fd, LOCK_UN);
+	vfs_scene_unlock(S.posix_fd, S.ofd_fd, S.flock_fd);
 }
 
 static int scene_open(const char *name, int flags, uint32_t seed)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", S.dir, name);
-	if (seed && vfs_make_file(path, FILELEN, seed))
-		return -1;
-	return open(path, flags, 0644);
+	return vfs_scene_open(S.dir, name, flags, seed);
 }
 
 static int scene_path(char *out, const char *name)
 {
-	return snprintf(out, PATH_MAX, "%s/%s", S.dir, name);
-}
-
-static int scene_lock(int fd, int cmd, short type, off_t start, off_t len)
-{
-	struct flock fl = {
-		.l_type = type, .l_whence = SEEK_SET,
-		.l_start = start, .l_len = len,
-	};
-
-	return fcntl(fd, cmd, &fl);
+	return vfs_scene_path(S.dir, out, name);
 }
 
 /* Build the scene. Return: 0, or the number of the step that failed. */
 static int scene_setup(void)
 {
 	char p[PATH_MAX], q[PATH_MAX];
-	char dbuf[1024];
 	struct stat st;
-	long n, off;
-	int i, fd;
+	int step;
 
 	snprintf(S.dir, sizeof(S.dir), "%s/pm.%d", vfs_mnt(), getpid());
 	if (mkdir(S.dir, 0755))
@@ -113,55 +92,20 @@ static int scene_setup(void)
 	if (write(S.append_fd, "before\n", 7) != 7)
 		return 3;
 
-	/* A listing interrupted by the suspend. */
-	scene_path(p, "list");
-	if (mkdir(p, 0755))
-		return 4;
-	for (i = 0; i < NAMES; i++) {
-		char name[32];
+	/* A listing interrupted by the suspend (steps 4 to 7). */
+	step = vfs_scene_listing(S.dir, NAMES, &S.dir_fd, S.listed);
+	if (step)
+		return 3 + step;
 
-		snprintf(name, sizeof(name), "list/e%03d", i);
-		scene_path(q, name);
-		fd = open(q, O_CREAT | O_WRONLY, 0644);
-		if (fd < 0)
-			return 5;
-		close(fd);
-	}
-	S.dir_fd = open(p, O_RDONLY | O_DIRECTORY);
-	if (S.dir_fd < 0)
-		return 6;
-	n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf));
-	if (n <= 0)
-		return 7;
-	for (off = 0; off < n;) {
-		struct dirent64 *d = (void *)(dbuf + off);
+	/* A shared writable mapping with dirty pages (steps 8, 9). */
+	step = vfs_scene_mapping(S.dir, &S.map_fd, &S.map);
+	if (step)
+		return 7 + step;
 
-		i = atoi(d->d_name + 1);
-		if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
-			S.listed[i]++;
-		off += d->d_reclen;
-	}
-
-	/* A shared writable mapping with dirty pages. */
-	S.map_fd = scene_open("map.bin", O_RDWR | O_CREAT, 0);
-	if (S.map_fd < 0 || ftruncate(S.map_fd, MAPLEN))
-		return 8;
-	S.map = mmap(NULL, MAPLEN, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     S.map_fd, 0);
-	if (S.map == MAP_FAILED)
-		return 9;
-	vfs_fill(S.map, MAPLEN, 17, 0);
-
-	/* Locks held by this process. */
-	S.posix_fd = scene_open("locks.bin", O_RDWR, 19);
-	S.ofd_fd = scene_open("locks.bin", O_RDWR, 0);
-	S.flock_fd = scene_open("flock.bin", O_RDWR, 23);
-	if (S.posix_fd < 0 || S.ofd_fd < 0 || S.flock_fd < 0)
-		return 10;
-	if (scene_lock(S.posix_fd, F_SETLK, F_WRLCK, 0, 4096) ||
-	    scene_lock(S.ofd_fd, F_OFD_SETLK, F_WRLCK, 8192, 4096) ||
-	    flock(S.flock_fd, LOCK_EX | LOCK_NB))
-		return 11;
+	/* Locks held by this process (steps 10, 11). */
+	step = vfs_scene_locks(S.dir, &S.posix_fd, &S.ofd_fd, &S.flock_fd);
+	if (step)
+		return 9 + step;
 
 	/* Hard links: open through one name, the other one goes. */
 	scene_path(p, "a");
@@ -216,7 +160,7 @@ static int scene_setup(void)
 	S.betrepl_fd = scene_open("betrepl.txt", O_RDWR, 61);
 	S.betlock_fd = scene_open("betlock.bin", O_RDWR, 67);
 	if (S.betdel_fd < 0 || S.betrepl_fd < 0 || S.betlock_fd < 0 ||
-	    scene_lock(S.betlock_fd, F_SETLK, F_WRLCK, 0, 100))
+	    vfs_scene_lock(S.betlock_fd, F_SETLK, F_WRLCK, 0, 100))
 		return 25;
 
 	/* A cwd deep inside the mount. */
@@ -303,28 +247,8 @@ TEST(odirect_fd)
 /* The listing goes on where it stopped: every entry exactly once. */
 TEST(readdir_continues)
 {
-	char listed[NAMES], dbuf[4096];
-	long n, off;
-	int i;
-
 	ASSERT_EQ(0, S.setup_step);
-	memcpy(listed, S.listed, sizeof(listed));
-	while ((n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf))) > 0) {
-		for (off = 0; off < n;) {
-			struct dirent64 *d = (void *)(dbuf + off);
-
-			i = atoi(d->d_name + 1);
-			if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
-				listed[i]++;
-			off += d->d_reclen;
-		}
-	}
-	ASSERT_EQ(0, n) TH_LOG("getdents64: %s", vfs_errname(errno));
-	for (i = 0; i < NAMES; i++) {
-		if (listed[i] != 1)
-			TH_LOG("entry e%03d seen %d times", i, listed[i]);
-		EXPECT_EQ(1, listed[i]);
-	}
+	vfs_scene_listing_continues(S.dir_fd, S.listed, NAMES);
 }
 
 TEST(cwd_inside_mount)
@@ -416,66 +340,11 @@ TEST(flock_still_held)
 	close(fd);
 }
 
-/* Retry @what for up to 5 s: the parent lets go from a signal handler. */
-static int retry_5s(int (*what)(int), int fd)
-{
-	int i, ret = -1;
-
-	for (i = 0; i < 100 && ret; i++) {
-		ret = what(fd);
-		if (ret)
-			usleep(50000);
-	}
-	return ret;
-}
-
-static int take_posix(int fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-
-	return fcntl(fd, F_SETLK, &fl);
-}
-
-static int take_ofd(int fd)
-{
-	struct flock fl = {
-		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 8192,
-		.l_len = 4096,
-	};
-
-	return fcntl(fd, F_OFD_SETLK, &fl);
-}
-
-static int take_flock(int fd)
-{
-	return flock(fd, LOCK_EX | LOCK_NB);
-}
-
 /* The parent lets go of its locks; others get them. */
 TEST(locks_release_normally)
 {
-	struct flock un = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-	char path[PATH_MAX];
-	int fd, ofd, ffd;
-
 	ASSERT_EQ(0, S.setup_step);
-	ASSERT_EQ(0, kill(S.holder, SIGUSR1));
-	scene_path(path, "locks.bin");
-	fd = ASSERT_SYS(open(path, O_RDWR));
-	ofd = ASSERT_SYS(open(path, O_RDWR));
-	EXPECT_EQ(0, retry_5s(take_posix, fd))
-		TH_LOG("POSIX lock: %s", vfs_errname(errno));
-	/* Drop it again: POSIX and OFD locks of one file conflict. */
-	ASSERT_EQ(0, fcntl(fd, F_SETLK, &un));
-	EXPECT_EQ(0, retry_5s(take_ofd, ofd))
-		TH_LOG("OFD lock: %s", vfs_errname(errno));
-	scene_path(path, "flock.bin");
-	ffd = ASSERT_SYS(open(path, O_RDWR));
-	EXPECT_EQ(0, retry_5s(take_flock, ffd))
-		TH_LOG("flock: %s", vfs_errname(errno));
-	close(ffd);
-	close(ofd);
-	close(fd);
+	vfs_scene_locks_released(S.dir, S.holder);
 }
 
 TEST(hard_links)
@@ -623,7 +492,7 @@ TEST(lock_taken_while_off_is_lost)
 	EXPECT_ERRNO(EIO, pwrite(S.betlock_fd, "x", 1, 0));
 	scene_path(path, "betlock.bin");
 	fd = ASSERT_SYS(open(path, O_RDWR));
-	EXPECT_ERRNO(EAGAIN, scene_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+	EXPECT_ERRNO(EAGAIN, vfs_scene_lock(fd, F_SETLK, F_WRLCK, 0, 10));
 	close(fd);
 }
 

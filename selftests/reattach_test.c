@@ -58,15 +58,15 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 
 #include "vfs_test.h"
 #include "vfs_sys.h"
 #include "vfs_host.h"
+#include "vfs_scene.h"
 
 #define NAMES		120		/* entries of the directory being listed */
-#define MAPLEN		(64 * 1024)
-#define FILELEN		(256 * 1024)
+#define MAPLEN		VFS_SCENE_MAPLEN
+#define FILELEN		VFS_SCENE_FILELEN
 #define STATME_LEN	12345
 #define MAX_WAITERS	8
 #define DBG		"/sys/kernel/debug/virtio_fs"
@@ -115,7 +115,7 @@ static struct shared {
 
 static void scene_path(char *out, const char *name)
 {
-	snprintf(out, PATH_MAX, "%s/%s", S.dir, name);
+	vfs_scene_path(S.dir, out, name);
 }
 
 /*
@@ -712,15 +712,8 @@ static const char *who_holds(const char *dir)
 
 static void on_release_locks(int sig)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
-
 	(void)sig;
-	if (S.posix_fd >= 0)
-		fcntl(S.posix_fd, F_SETLK, &fl);
-	if (S.ofd_fd >= 0)
-		fcntl(S.ofd_fd, F_OFD_SETLK, &fl);
-	if (S.flock_fd >= 0)
-		flock(S.flock_fd, LOCK_UN);
+	vfs_scene_unlock(S.posix_fd, S.ofd_fd, S.flock_fd);
 }
 
 static void close_scene_fds(void)
@@ -816,22 +809,7 @@ static void cwd_child_loop(int cmd, int res)
 
 static int scene_open(const char *name, int flags, uint32_t seed)
 {
-	char p[PATH_MAX];
-
-	scene_path(p, name);
-	if (seed && vfs_make_file(p, FILELEN, seed))
-		return -1;
-	return open(p, flags, 0644);
-}
-
-static int scene_lock(int fd, int cmd, short type, off_t start, off_t len)
-{
-	struct flock fl = {
-		.l_type = type, .l_whence = SEEK_SET,
-		.l_start = start, .l_len = len,
-	};
-
-	return fcntl(fd, cmd, &fl);
+	return vfs_scene_open(S.dir, name, flags, seed);
 }
 
 static const char * const setup_steps[] = {
@@ -844,9 +822,8 @@ static const char * const setup_steps[] = {
 /* Remount with the timeout and build the scene; 0 or the failed step. */
 static int scene_setup(void)
 {
-	char p[PATH_MAX], q[PATH_MAX], opts[64], dbuf[1024];
-	int i, fd, cmd[2], res[2], ack[2];
-	long n, off;
+	char p[PATH_MAX], q[PATH_MAX], opts[64];
+	int cmd[2], res[2], ack[2], step;
 
 	if (pipe(ack))
 		return 1;
@@ -897,57 +874,20 @@ static int scene_setup(void)
 	if (write(S.append_fd, "before\n", 7) != 7)
 		return 10;
 
-	/* A listing interrupted by the removal. */
-	scene_path(p, "list");
-	if (mkdir(p, 0755))
-		return 11;
-	for (i = 0; i < NAMES; i++) {
-		char name[32];
+	/* A listing interrupted by the removal (steps 11 to 14). */
+	step = vfs_scene_listing(S.dir, NAMES, &S.dir_fd, S.listed);
+	if (step)
+		return 10 + step;
 
-		snprintf(name, sizeof(name), "list/e%03d", i);
-		scene_path(q, name);
-		fd = open(q, O_CREAT | O_WRONLY, 0644);
-		if (fd < 0)
-			return 12;
-		close(fd);
-	}
-	S.dir_fd = open(p, O_RDONLY | O_DIRECTORY);
-	if (S.dir_fd < 0)
-		return 13;
-	n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf));
-	if (n <= 0)
-		return 14;
-	for (off = 0; off < n;) {
-		struct dirent64 *d = (void *)(dbuf + off);
+	/* A shared writable mapping (steps 15, 16). */
+	step = vfs_scene_mapping(S.dir, &S.map_fd, &S.map);
+	if (step)
+		return 14 + step;
 
-		i = atoi(d->d_name + 1);
-		if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
-			S.listed[i]++;
-		off += d->d_reclen;
-	}
-
-	/* A shared writable mapping. */
-	S.map_fd = scene_open("map.bin", O_RDWR | O_CREAT, 0);
-	if (S.map_fd < 0 || ftruncate(S.map_fd, MAPLEN))
-		return 15;
-	S.map = mmap(NULL, MAPLEN, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     S.map_fd, 0);
-	if (S.map == MAP_FAILED) {
-		S.map = NULL;
-		return 16;
-	}
-	vfs_fill(S.map, MAPLEN, 17, 0);
-
-	/* Locks held by this process. */
-	S.posix_fd = scene_open("locks.bin", O_RDWR, 19);
-	S.ofd_fd = scene_open("locks.bin", O_RDWR, 0);
-	S.flock_fd = scene_open("flock.bin", O_RDWR, 23);
-	if (S.posix_fd < 0 || S.ofd_fd < 0 || S.flock_fd < 0)
-		return 17;
-	if (scene_lock(S.posix_fd, F_SETLK, F_WRLCK, 0, 4096) ||
-	    scene_lock(S.ofd_fd, F_OFD_SETLK, F_WRLCK, 8192, 4096) ||
-	    flock(S.flock_fd, LOCK_EX | LOCK_NB))
-		return 18;
+	/* Locks held by this process (steps 17, 18). */
+	step = vfs_scene_locks(S.dir, &S.posix_fd, &S.ofd_fd, &S.flock_fd);
+	if (step)
+		return 16 + step;
 
 	/* Files the waiters and victims use. */
 	scene_path(p, "unread.bin");
@@ -1317,29 +1257,9 @@ TEST_F_TIMEOUT(ra, append_fd, 60)
 /* The listing goes on where it stopped: every entry exactly once. */
 TEST_F_TIMEOUT(ra, dir_fd_continues, 60)
 {
-	char listed[NAMES], dbuf[4096];
-	long n, off;
-	int i;
-
 	NEED_SCENE();
 	NEED_LIVE();
-	memcpy(listed, S.listed, sizeof(listed));
-	while ((n = syscall(SYS_getdents64, S.dir_fd, dbuf, sizeof(dbuf))) > 0) {
-		for (off = 0; off < n;) {
-			struct dirent64 *d = (void *)(dbuf + off);
-
-			i = atoi(d->d_name + 1);
-			if (d->d_name[0] == 'e' && i >= 0 && i < NAMES)
-				listed[i]++;
-			off += d->d_reclen;
-		}
-	}
-	ASSERT_EQ(0, n) TH_LOG("getdents64: %s", vfs_errname(errno));
-	for (i = 0; i < NAMES; i++) {
-		if (listed[i] != 1)
-			TH_LOG("entry e%03d seen %d times", i, listed[i]);
-		EXPECT_EQ(1, listed[i]);
-	}
+	vfs_scene_listing_continues(S.dir_fd, S.listed, NAMES);
 }
 
 TEST_F_TIMEOUT(ra, cwd_child, 60)
@@ -1414,58 +1334,11 @@ TEST_F_TIMEOUT(ra, locks_still_held, 60)
 	close(fd);
 }
 
-/* Retry what for up to 5 s: main lets go from a signal handler. */
-static int retry_5s(int (*what)(int), int fd)
-{
-	int i, ret = -1;
-
-	for (i = 0; i < 100 && ret; i++) {
-		ret = what(fd);
-		if (ret)
-			usleep(50000);
-	}
-	return ret;
-}
-
-static int take_posix(int fd)
-{
-	return scene_lock(fd, F_SETLK, F_WRLCK, 0, 0);
-}
-
-static int take_ofd(int fd)
-{
-	return scene_lock(fd, F_OFD_SETLK, F_WRLCK, 8192, 4096);
-}
-
-static int take_flock(int fd)
-{
-	return flock(fd, LOCK_EX | LOCK_NB);
-}
-
 TEST_F_TIMEOUT(ra, locks_release_normally, 60)
 {
-	char p[PATH_MAX];
-	int fd, ofd, ffd;
-
 	NEED_SCENE();
 	NEED_LIVE();
-	ASSERT_EQ(0, kill(S.holder, SIGUSR1));
-	scene_path(p, "locks.bin");
-	fd = ASSERT_SYS(open(p, O_RDWR));
-	ofd = ASSERT_SYS(open(p, O_RDWR));
-	EXPECT_EQ(0, retry_5s(take_posix, fd))
-		TH_LOG("POSIX lock: %s", vfs_errname(errno));
-	/* Drop it again: POSIX and OFD locks of one file conflict. */
-	ASSERT_EQ(0, scene_lock(fd, F_SETLK, F_UNLCK, 0, 0));
-	EXPECT_EQ(0, retry_5s(take_ofd, ofd))
-		TH_LOG("OFD lock: %s", vfs_errname(errno));
-	scene_path(p, "flock.bin");
-	ffd = ASSERT_SYS(open(p, O_RDWR));
-	EXPECT_EQ(0, retry_5s(take_flock, ffd))
-		TH_LOG("flock: %s", vfs_errname(errno));
-	close(ffd);
-	close(ofd);
-	close(fd);
+	vfs_scene_locks_released(S.dir, S.holder);
 }
 
 /*
