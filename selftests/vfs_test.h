@@ -65,27 +65,20 @@ static inline const char *vfs_errname(int e)
 /*
  * ASSERT_ERRNO(err, expr): expr must return -1 and set errno to err.
  * On failure, the log names the call, the expected errno and what came
- * back instead.
+ * back instead. EXPECT_ERRNO() goes on after a failure.
  */
-#define ASSERT_ERRNO(err, expr) do {					\
+#define __VFS_CHECK_ERRNO(check, err, expr, expr_str) do {		\
 	long __r = (long)(expr);					\
 	int __e = errno;						\
 	if (__r != -1 || __e != (err))					\
 		TH_LOG("%s: expected -1 with errno %s, got %ld (errno %s)", \
-		       #expr, vfs_errname(err), __r,			\
+		       expr_str, vfs_errname(err), __r,		\
 		       __r == -1 ? vfs_errname(__e) : "unset");		\
-	ASSERT_EQ(err, __r == -1 ? __e : 0);				\
+	check(err, __r == -1 ? __e : 0);				\
 } while (0)
 
-#define EXPECT_ERRNO(err, expr) do {					\
-	long __r = (long)(expr);					\
-	int __e = errno;						\
-	if (__r != -1 || __e != (err))					\
-		TH_LOG("%s: expected -1 with errno %s, got %ld (errno %s)", \
-		       #expr, vfs_errname(err), __r,			\
-		       __r == -1 ? vfs_errname(__e) : "unset");		\
-	EXPECT_EQ(err, __r == -1 ? __e : 0);				\
-} while (0)
+#define ASSERT_ERRNO(err, expr) __VFS_CHECK_ERRNO(ASSERT_EQ, err, expr, #expr)
+#define EXPECT_ERRNO(err, expr) __VFS_CHECK_ERRNO(EXPECT_EQ, err, expr, #expr)
 
 /*
  * ASSERT_SYS(expr): expr must not return a negative value; evaluates to
