@@ -606,30 +606,36 @@ static int waiter_reap(struct waiter *w, int secs)
 	return st;
 }
 
+/*
+ * /proc/<pid>/<what> into buf (at most len - 1 bytes, NUL-terminated; ""
+ * if unreadable). Return: what read() returned, or -1.
+ */
+static ssize_t read_proc(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char p[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/%d/%s", pid, what);
+	fd = open(p, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
 /* Process state letter and wait channel, for the log. */
 static const char *proc_state(pid_t pid)
 {
 	static char out[128];
-	char p[64], stat[512], wchan[64] = "";
+	char stat[512], wchan[64] = "";
 	char *s;
-	int fd;
-	ssize_t n;
 
-	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-	fd = open(p, O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (read_proc(pid, "stat", stat, sizeof(stat)) <= 0)
 		return "gone";
-	stat[n] = 0;
 	s = strrchr(stat, ')');
-	snprintf(p, sizeof(p), "/proc/%d/wchan", pid);
-	fd = open(p, O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, wchan, sizeof(wchan) - 1);
-	if (fd >= 0)
-		close(fd);
-	wchan[n > 0 ? n : 0] = 0;
+	read_proc(pid, "wchan", wchan, sizeof(wchan));
 	snprintf(out, sizeof(out), "state %c wchan %s", s && s[1] ? s[2] : '?',
 		 wchan[0] ? wchan : "?");
 	return out;
@@ -639,16 +645,9 @@ static const char *proc_state(pid_t pid)
 static const char *proc_stack(pid_t pid)
 {
 	static char out[1024];
-	char p[64], *c;
-	int fd;
-	ssize_t n;
+	char *c;
 
-	snprintf(p, sizeof(p), "/proc/%d/stack", pid);
-	fd = open(p, O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, out, sizeof(out) - 1);
-	if (fd >= 0)
-		close(fd);
-	out[n > 0 ? n : 0] = 0;
+	read_proc(pid, "stack", out, sizeof(out));
 	for (c = out; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
