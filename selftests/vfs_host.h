@@ -27,9 +27,10 @@
 
 #define VFS_SEQ_FILE "/tmp/.vfs-host-seq"
 
-static inline int vfs_next_seq(void)
+/* A counter of this boot kept in a file: its value, 0 without one. */
+static inline int vfs_counter_get(const char *path)
 {
-	FILE *f = fopen(VFS_SEQ_FILE, "r");
+	FILE *f = fopen(path, "r");
 	int n = 0;
 
 	if (f) {
@@ -37,12 +38,24 @@ static inline int vfs_next_seq(void)
 			n = 0;
 		fclose(f);
 	}
-	n++;
-	f = fopen(VFS_SEQ_FILE, "w");
+	return n;
+}
+
+static inline void vfs_counter_set(const char *path, int n)
+{
+	FILE *f = fopen(path, "w");
+
 	if (f) {
 		fprintf(f, "%d\n", n);
 		fclose(f);
 	}
+}
+
+static inline int vfs_next_seq(void)
+{
+	int n = vfs_counter_get(VFS_SEQ_FILE) + 1;
+
+	vfs_counter_set(VFS_SEQ_FILE, n);
 	return n;
 }
 
@@ -160,15 +173,7 @@ static inline int vfs_write_str(const char *path, const char *s)
 /* Completed hibernation round trips of this boot (shared with lib.sh). */
 static inline int vfs_hibernations(void)
 {
-	FILE *f = fopen(VFS_HIB_FILE, "r");
-	int n = 0;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = 0;
-		fclose(f);
-	}
-	return n;
+	return vfs_counter_get(VFS_HIB_FILE);
 }
 
 /*
@@ -190,7 +195,6 @@ static inline int vfs_hibernate(void)
 	const char *mode = getenv("VFS_HIBERNATE_MODE");
 	int n = vfs_hibernations() + 1;
 	int err, rc;
-	FILE *f;
 
 	if (!swap || !*swap)
 		return -ENODEV;
@@ -208,11 +212,7 @@ static inline int vfs_hibernate(void)
 		return err;
 	if (rc)
 		return -EIO;
-	f = fopen(VFS_HIB_FILE, "w");
-	if (f) {
-		fprintf(f, "%d\n", n);
-		fclose(f);
-	}
+	vfs_counter_set(VFS_HIB_FILE, n);
 	return 0;
 }
 
