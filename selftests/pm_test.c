@@ -272,6 +272,7 @@ TEST(shared_mapping)
 {
 	char path[PATH_MAX];
 	unsigned char *buf = malloc(MAPLEN);
+	int fd;
 
 	ASSERT_EQ(0, S.setup_step);
 	ASSERT_NE(NULL, buf);
@@ -280,12 +281,9 @@ TEST(shared_mapping)
 	vfs_fill(S.map, MAPLEN / 2, 61, 0);
 	ASSERT_EQ(0, msync(S.map, MAPLEN, MS_SYNC));
 	ASSERT_EQ(0, vfs_drop_caches());
-	{
-		int fd = ASSERT_SYS(open(path, O_RDONLY));
-
-		ASSERT_EQ(MAPLEN, vfs_pread_all(fd, buf, MAPLEN, 0));
-		close(fd);
-	}
+	fd = ASSERT_SYS(open(path, O_RDONLY));
+	ASSERT_EQ(MAPLEN, vfs_pread_all(fd, buf, MAPLEN, 0));
+	close(fd);
 	EXPECT_EQ(-1, vfs_check(buf, MAPLEN / 2, 61, 0));
 	EXPECT_EQ(-1, vfs_check(buf + MAPLEN / 2, MAPLEN / 2, 17, MAPLEN / 2));
 	free(buf);
