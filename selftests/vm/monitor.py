@@ -81,6 +81,9 @@ PROBLEM_RES = [
     r"list_(add|del) corruption",
     r"page allocation failure",
 ]
+# Seconds a guest may stay silent after a real S3 wakeup (see
+# Monitor.s3_resume_died()) before the boot is stopped.
+S3_STALL = 45
 WARN_ONLY_RES = [r"WARNING:", r"------------\[ cut here \]", r"Call Trace:"]
 TS_RE = re.compile(r"\[\s*\d+\.\d+\]\s?(.*)")
 
@@ -140,6 +143,12 @@ class Boot:
         self.hib_expect_resume = False
         self.hib_times = {}        # n -> dict of timestamps
         self.hib_error = ""
+        # A real S3 resume that never gave user space back (see
+        # s3_resume_died()).
+        self.suspend_at = None     # last QMP SUSPEND
+        self.wakeup_at = None      # last QMP WAKEUP
+        self.alive_at = None       # last VFS-ALIVE from the guest's init
+        self.s3_resume_death = ""
 
     # ---------------------------------------------------------- output
     def say(self, msg):
@@ -307,6 +316,10 @@ class Boot:
                 data = msg.get("data", {})
                 if name == "SHUTDOWN":
                     self.shutdown_reason = data.get("reason", "")
+                elif name == "SUSPEND":
+                    self.suspend_at = now()
+                elif name == "WAKEUP":
+                    self.wakeup_at = now()
                 with self.events_cv:
                     self.events.append((name, data))
                     self.events_cv.notify_all()
@@ -504,17 +517,35 @@ class Boot:
                    t["resumed"] - t["announced"]))
         return 0, msg
 
+    def woke_since(self, mark):
+        """Whether a WAKEUP event arrived after events[mark:]."""
+        with self.events_cv:
+            return any(e[0] == "WAKEUP" for e in self.events[mark:])
+
     def act_exec_when_suspended(self, a):
         """Wait until the guest is suspended (QMP SUSPEND), run a host
-        script as host_exec does, then wake the guest up."""
-        self.need(a, 1, "exec_when_suspended <script> [args...]")
+        script as host_exec does, then wake the guest up; with a first
+        argument "rtc" the guest's RTC alarm wakes it instead, and rc is 1
+        if it woke before the script was done."""
+        self.need(a, 1, "exec_when_suspended [rtc] <script> [args...]")
+        rtc = a[0] == "rtc"
+        if rtc:
+            a = a[1:]
+            self.need(a, 1, "exec_when_suspended [rtc] <script> [args...]")
         rc, msg = self.act_wait_event(["SUSPEND", "timeout=120"])
         if rc:
             return rc, msg
+        with self.events_cv:
+            mark = self.events_consumed
         t_suspend = now()
         rc, text = self.act_host_exec(a)
-        # A wakeup within ~0.1 s of the SUSPEND event was seen to reset the
-        # guest (6.12, TCG): let the S3 entry settle first.
+        if rtc:
+            if self.woke_since(mark):
+                return 1, "the guest woke before the host script was done: " + text
+            return rc, "while suspended: " + text
+        # A system_wakeup 0.1 s to 1.5 s after the SUSPEND event was seen
+        # to reset or hang the guest now and then (6.12, TCG); the RTC
+        # alarm never did. Prefer "rtc".
         time.sleep(max(0.0, 1.5 - (now() - t_suspend)))
         self.qmp_ok("system_wakeup")
         return rc, "while suspended: " + text
@@ -646,6 +677,10 @@ class Boot:
                 return
 
     def console_line(self, line, _state):
+        if "VFS-ALIVE" in line:
+            self.alive_at = now()
+            if line.strip() == "VFS-ALIVE":
+                return
         self.check_problem(line, "console")
         idx = line.find("VFS-HOST-ACTION:")
         if idx >= 0:
@@ -774,10 +809,28 @@ class Boot:
             self.readers.append(t)
         threading.Thread(target=self.qmp_connect, daemon=True).start()
 
+    def s3_resume_died(self):
+        """Whether the guest woke from a real S3 (QMP WAKEUP after the
+        last SUSPEND) and its user space never ran again: init's
+        heartbeat (VFS-ALIVE, every 2 s) stopped before the wakeup. Under
+        TCG a 6.12 guest now and then resets, panics or hangs so in the
+        kernel's own resume path, with or without virtio_fs.ko loaded
+        (selftests/README.rst, "Real S3 under TCG")."""
+        return (self.wakeup_at is not None and not self.end_seen and
+                (self.suspend_at is None or
+                 self.suspend_at < self.wakeup_at) and
+                (self.alive_at is None or self.alive_at < self.wakeup_at))
+
     def wait_qemu(self, deadline):
         """Until QEMU exits (True) or has to be stopped (False)."""
         while self.qemu.poll() is None:
             t = now()
+            if self.s3_resume_died() and t > self.wakeup_at + S3_STALL:
+                self.s3_resume_death = (
+                    "no sign of life from the guest %d s after it woke "
+                    "from a real S3" % S3_STALL)
+                self.say("stopping QEMU: " + self.s3_resume_death)
+                return False
             if self.end_seen and t > self.end_time + self.o.grace:
                 self.say("guest printed its end marker but did not power off "
                          "within %d s; killing QEMU" % self.o.grace)
@@ -898,6 +951,13 @@ class Boot:
                 self.between_boots()
                 continue
             self.poweroff_ok = exited
+            if exited and self.s3_resume_died():
+                self.s3_resume_death = (
+                    "the guest ended (%s) after it woke from a real S3, "
+                    "before its user space ran again" % (
+                        self.shutdown_reason or "QEMU exit %s" %
+                        self.qemu.returncode))
+                self.say(self.s3_resume_death)
             break
         self.action_q.put(None)
         qemu_rc = self.qemu.returncode
@@ -929,6 +989,7 @@ class Boot:
             w("boots", self.boot_no)
             w("hibernations", self.hib_done)
             w("hibernate_error", self.hib_error)
+            w("s3_resume_death", self.s3_resume_death)
             w("elapsed", int(now() - self.t0))
         with open(os.path.join(self.logdir, "kernel-problems.log"), "w") as f:
             for p in self.problems:
