@@ -81,12 +81,34 @@ int vtfs_fault_call(u32 opcode)
 	return -err;
 }
 
+/* Let every queue of @dev look at its completions again. */
+static void vtfs_fault_kick(struct vtfs_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_queues; i++)
+		queue_work(vtfs_wq, &dev->queues[i].done_work);
+}
+
+/* As the virtio ring does when a device breaks the protocol. */
+static void vtfs_fault_break(struct vtfs_device *dev)
+{
+	virtio_break_device(dev->vdev);
+	vtfs_fault_kick(dev);
+}
+
+/* As if @dev reported VIRTIO_CONFIG_S_NEEDS_RESET: QEMU's never do. */
+static void vtfs_fault_needs_reset(struct vtfs_device *dev)
+{
+	queue_work(system_freezable_wq, &dev->reset_work);
+}
+
 static int vtfs_hold_set(void *data, u64 val)
 {
 	WRITE_ONCE(hold_opcode, val);
 	/* Completions held so far go out when their opcode is let go. */
 	if (!val)
-		vtfs_kick_all_queues(false);
+		vtfs_visit_devices(vtfs_fault_kick);
 	return 0;
 }
 
@@ -101,7 +123,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(vtfs_hold_fops, vtfs_hold_get, vtfs_hold_set,
 static int vtfs_break_set(void *data, u64 val)
 {
 	if (val)
-		vtfs_kick_all_queues(true);
+		vtfs_visit_devices(vtfs_fault_break);
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(vtfs_break_fops, NULL, vtfs_break_set, "%llu\n");
@@ -109,7 +131,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(vtfs_break_fops, NULL, vtfs_break_set, "%llu\n");
 static int vtfs_needs_reset_set(void *data, u64 val)
 {
 	if (val)
-		vtfs_reset_all_devices();
+		vtfs_visit_devices(vtfs_fault_needs_reset);
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(vtfs_needs_reset_fops, NULL, vtfs_needs_reset_set,

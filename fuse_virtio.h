@@ -354,8 +354,7 @@ int vtfs_queues_drain(struct vtfs_device *dev, unsigned long timeout,
 		      u32 *stuck);
 void vtfs_queues_restart(struct vtfs_device *dev);
 void vtfs_queues_destroy(struct vtfs_device *dev, int error);
-void vtfs_kick_all_queues(bool brk);
-void vtfs_reset_all_devices(void);
+void vtfs_visit_devices(void (*fn)(struct vtfs_device *dev));
 
 /* queue.c */
 void vtfs_queue_init(struct vtfs_queue *q, struct vtfs_device *dev,

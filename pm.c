@@ -643,6 +643,41 @@ void vtfs_close_device_session(struct vtfs_session *sess,
 			return;
 }
 
+/**
+ * vtfs_end_device_session() - end a device session and take the queues down
+ * @dev: the device, with its lock held and its queues up
+ * @sess: its session, with requests held back or killed; or NULL
+ * @close: give back first what the device holds for @sess (its rings are
+ *	drained)
+ * @wait: jiffies to wait for requests still on the rings
+ * @error: the error of the requests the device leaves unanswered
+ *
+ * The teardown that a freeze and a removal share: close the device
+ * session, stop the queues, hand the requests that waited for room back to
+ * @sess (they go out on the next device, or end as @sess decides), reset
+ * the device and delete its virtqueues.
+ *
+ * Context: process, may sleep.
+ * Return: 0, or the opcode of the oldest request the device did not answer
+ * within @wait (ended with @error).
+ */
+u32 vtfs_end_device_session(struct vtfs_device *dev,
+			    struct vtfs_session *sess, bool close,
+			    unsigned long wait, int error)
+{
+	LIST_HEAD(parked);
+	u32 stuck = 0;
+
+	lockdep_assert_held(&dev->lock);
+	if (sess && close)
+		vtfs_close_device_session(sess, dev);
+	vtfs_queues_quiesce(dev, wait, &parked, &stuck);
+	if (sess)
+		vtfs_session_unpark(sess, &parked);
+	vtfs_queues_destroy(dev, error);
+	return stuck;
+}
+
 static const char *vtfs_opcode_name(u32 opcode)
 {
 	switch (opcode) {
@@ -678,7 +713,6 @@ int vtfs_freeze(struct virtio_device *vdev)
 {
 	struct vtfs_device *dev = vdev->priv;
 	struct vtfs_session *mounted, *sess;
-	LIST_HEAD(parked);
 	u32 stuck = 0;
 	int ret = 0;
 
@@ -727,14 +761,11 @@ int vtfs_freeze(struct virtio_device *vdev)
 		goto unlock;
 	}
 	/* From here on the suspend goes on: the device session ends. */
-	if (sess && !dev->resetting && sess->state != VTFS_DEAD &&
-	    sess->init_done)
-		vtfs_close_device_session(sess, dev);
-	vtfs_queues_quiesce(dev, dev->resetting ? 0 :
-			    msecs_to_jiffies(freeze_timeout_ms), &parked, NULL);
-	if (mounted)
-		vtfs_session_unpark(mounted, &parked);
-	vtfs_queues_destroy(dev, -EIO);
+	vtfs_end_device_session(dev, mounted,
+				sess && !dev->resetting &&
+				sess->state != VTFS_DEAD && sess->init_done,
+				dev->resetting ? 0 :
+				msecs_to_jiffies(freeze_timeout_ms), -EIO);
 unlock:
 	mutex_unlock(&dev->lock);
 	return ret;

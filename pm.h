@@ -5,6 +5,8 @@
 #ifndef _VTFS_PM_H
 #define _VTFS_PM_H
 
+#include <linux/types.h>
+
 struct fuse_req;
 struct virtio_device;
 struct vtfs_device;
@@ -21,5 +23,8 @@ int vtfs_resolve_request(struct vtfs_session *sess, struct vtfs_device *dev,
 const char *vtfs_pm_policy_name(int policy);
 void vtfs_close_device_session(struct vtfs_session *sess,
 			       struct vtfs_device *dev);
+u32 vtfs_end_device_session(struct vtfs_device *dev,
+			    struct vtfs_session *sess, bool close,
+			    unsigned long wait, int error);
 
 #endif /* _VTFS_PM_H */

@@ -84,24 +84,19 @@ struct vtfs_device *vtfs_device_get_by_tag(const char *tag)
 }
 
 /**
- * vtfs_kick_all_queues() - let every queue look at its completions again
- * @brk: first mark every device broken, as the virtio ring does when a
- *	device breaks the protocol (fault injection)
+ * vtfs_visit_devices() - do something to every bound device
+ * @fn: what; called with vtfs_devices_lock held, so it must not wait for
+ *	a probe or a removal
  *
  * Context: process.
  */
-void vtfs_kick_all_queues(bool brk)
+void vtfs_visit_devices(void (*fn)(struct vtfs_device *dev))
 {
 	struct vtfs_device *dev;
-	unsigned int i;
 
 	mutex_lock(&vtfs_devices_lock);
-	list_for_each_entry(dev, &vtfs_devices, list) {
-		if (brk)
-			virtio_break_device(dev->vdev);
-		for (i = 0; i < dev->nr_queues; i++)
-			queue_work(vtfs_wq, &dev->queues[i].done_work);
-	}
+	list_for_each_entry(dev, &vtfs_devices, list)
+		fn(dev);
 	mutex_unlock(&vtfs_devices_lock);
 }
 
@@ -375,7 +370,6 @@ static void vtfs_broken_work(struct work_struct *work)
 	struct vtfs_device *dev = container_of(work, struct vtfs_device,
 					       broken_work);
 	struct vtfs_session *sess;
-	LIST_HEAD(parked);
 
 	mutex_lock(&dev->lock);
 	if (!dev->vdev || !dev->queues_up) {
@@ -388,12 +382,9 @@ static void vtfs_broken_work(struct work_struct *work)
 					 lockdep_is_held(&dev->lock));
 	if (sess)
 		vtfs_session_kill(sess, -EIO);
-	vtfs_queues_quiesce(dev, 0, &parked, NULL);
-	vtfs_queues_destroy(dev, -EIO);
-	if (sess) {
-		vtfs_session_unpark(sess, &parked);
+	vtfs_end_device_session(dev, sess, false, 0, -EIO);
+	if (sess)
 		fuse_abort_conn(sess->fc);
-	}
 	mutex_unlock(&dev->lock);
 }
 
@@ -479,10 +470,10 @@ free_dev:
 static void vtfs_remove(struct virtio_device *vdev)
 {
 	struct vtfs_device *dev = vdev->priv;
+	unsigned long wait = msecs_to_jiffies(VTFS_REMOVE_WAIT_MS);
 	struct vtfs_session *sess;
 	bool keep = false;
-	LIST_HEAD(parked);
-	u32 stuck;
+	u32 stuck = 0;
 
 	vtfs_device_unregister(dev);
 	cancel_work_sync(&dev->broken_work);
@@ -501,25 +492,21 @@ static void vtfs_remove(struct virtio_device *vdev)
 		vtfs_session_kill(sess, -ENOTCONN);
 	}
 	if (dev->queues_up) {
-		if (keep && !vtfs_queues_drain(dev,
-					       msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
-					       &stuck))
-			vtfs_close_device_session(sess, dev);
+		bool drained = keep && !vtfs_queues_drain(dev, wait, &stuck);
+
 		/* A device whose daemon died answers nothing: give up. */
-		if (vtfs_queues_quiesce(dev, msecs_to_jiffies(VTFS_REMOVE_WAIT_MS),
-					&parked, &stuck) && keep)
+		stuck = vtfs_end_device_session(dev, sess, drained, wait,
+						keep ? -EIO : -ENOTCONN);
+		if (stuck && keep)
 			pr_warn("%s: tag %s: requests the removed device did not answer (the oldest: opcode %u) fail with EIO\n",
 				VTFS_NAME, dev->tag, stuck);
-		vtfs_queues_destroy(dev, keep ? -EIO : -ENOTCONN);
 	}
 	if (keep) {
-		vtfs_session_unpark(sess, &parked);
 		vtfs_session_unlink_device(sess);
 		vtfs_reattach_orphan(sess);
 	} else if (sess) {
 		pr_warn("%s: tag %s: device removed while mounted; the mount fails with ENOTCONN until it is unmounted\n",
 			VTFS_NAME, dev->tag);
-		vtfs_session_unpark(sess, &parked);
 		fuse_abort_conn(sess->fc);
 		vtfs_session_detach(sess);
 	}
@@ -541,23 +528,6 @@ static void vtfs_config_changed(struct virtio_device *vdev)
 	if (dev && (vdev->config->get_status(vdev) &
 		    VIRTIO_CONFIG_S_NEEDS_RESET))
 		queue_work(system_freezable_wq, &dev->reset_work);
-}
-
-/**
- * vtfs_reset_all_devices() - act as if every device needed a reset
- *
- * Fault injection: the devices QEMU offers never ask for one.
- *
- * Context: process.
- */
-void vtfs_reset_all_devices(void)
-{
-	struct vtfs_device *dev;
-
-	mutex_lock(&vtfs_devices_lock);
-	list_for_each_entry(dev, &vtfs_devices, list)
-		queue_work(system_freezable_wq, &dev->reset_work);
-	mutex_unlock(&vtfs_devices_lock);
 }
 
 static const struct virtio_device_id vtfs_id_table[] = {
