@@ -163,23 +163,24 @@ for b in "${boots[@]}"; do
 		if [ -r "$tmp/$tag.result" ]; then
 			p=$(sed -n 's/^passed=//p' "$tmp/$tag.result")
 			f=$(sed -n 's/^failed=//p' "$tmp/$tag.result")
-			died=$(sed -n 's/^s3_resume_death=//p' "$tmp/$tag.result")
+			died=$(sed -n 's/^env_death=//p' "$tmp/$tag.result")
 		fi
 		# A boot that failed without saying why (bad options, harness
 		# error) still counts as a failure.
 		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			f=1
 		fi
-		# A guest that died in the kernel's resume from a real S3,
-		# before its user space ran again, met QEMU TCG's S3 problem
-		# (selftests/README.rst, "Real S3 under TCG"), not a test: the
-		# boot runs once more, and its first logs are kept. Twice
-		# fails.
+		# A guest that died while its kernel booted, before user space
+		# (and so the driver) ran, or in the kernel's resume from a
+		# real S3 before user space ran again, met a QEMU TCG problem
+		# (selftests/README.rst, "Guests that die under TCG"), not a
+		# test: the boot runs once more, and its first logs are kept.
+		# Twice fails.
 		[ "$f" != 0 ] && [ "$died" = 1 ] && [ "$try" = 1 ] || break
-		rm -rf "$logs/$tag.s3-died"
-		mv "$logs/$tag" "$logs/$tag.s3-died"
-		note=" (boot 1 died in an S3 resume: $logs/$tag.s3-died)"
-		echo "# run-all: $label: the guest died in the kernel's resume from a real S3 (QEMU TCG); booting it again"
+		rm -rf "$logs/$tag.died"
+		mv "$logs/$tag" "$logs/$tag.died"
+		note=" (boot 1 died before user space ran, or in an S3 resume: $logs/$tag.died)"
+		echo "# run-all: $label: the guest died in its kernel's boot or S3 resume, before user space ran (QEMU TCG); booting it again"
 	done
 	d=$(($(date +%s) - t0))
 	passed=$((passed + p))

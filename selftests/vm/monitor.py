@@ -149,6 +149,7 @@ class Boot:
         self.wakeup_at = None      # last QMP WAKEUP
         self.alive_at = None       # last VFS-ALIVE from the guest's init
         self.s3_resume_death = ""
+        self.data_seen = False     # the guest's init wrote on its port
 
     # ---------------------------------------------------------- output
     def say(self, msg):
@@ -689,6 +690,7 @@ class Boot:
             self.emit(line)
 
     def data_line(self, line, state):
+        self.data_seen = True
         if state.get("dmesg"):
             if line.startswith("VFS-DMESG-END"):
                 state["dmesg"] = False
@@ -809,13 +811,26 @@ class Boot:
             self.readers.append(t)
         threading.Thread(target=self.qmp_connect, daemon=True).start()
 
+    def early_death(self):
+        """Why the guest died before its user space started, or "". Its
+        init loads the driver: such a boot never ran it. Under TCG a 6.12
+        guest now and then panics while it boots (an int3 oops of the
+        kernel's own text patching)."""
+        if self.data_seen or self.end_seen or self.host_timeout:
+            return ""
+        if not self.problems and self.shutdown_reason != "guest-reset":
+            return ""
+        return "the guest died before its user space started (%s)" % (
+            "%d kernel problem(s)" % len(self.problems) if self.problems
+            else self.shutdown_reason)
+
     def s3_resume_died(self):
         """Whether the guest woke from a real S3 (QMP WAKEUP after the
         last SUSPEND) and its user space never ran again: init's
         heartbeat (VFS-ALIVE, every 2 s) stopped before the wakeup. Under
         TCG a 6.12 guest now and then resets, panics or hangs so in the
         kernel's own resume path, with or without virtio_fs.ko loaded
-        (selftests/README.rst, "Real S3 under TCG")."""
+        (selftests/README.rst, "Guests that die under TCG")."""
         return (self.wakeup_at is not None and not self.end_seen and
                 (self.suspend_at is None or
                  self.suspend_at < self.wakeup_at) and
@@ -990,6 +1005,7 @@ class Boot:
             w("hibernations", self.hib_done)
             w("hibernate_error", self.hib_error)
             w("s3_resume_death", self.s3_resume_death)
+            w("early_death", self.early_death())
             w("elapsed", int(now() - self.t0))
         with open(os.path.join(self.logdir, "kernel-problems.log"), "w") as f:
             for p in self.problems:
