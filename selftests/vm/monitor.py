@@ -824,6 +824,18 @@ class Boot:
             "%d kernel problem(s)" % len(self.problems) if self.problems
             else self.shutdown_reason)
 
+    def int3_oops(self):
+        """The first "Oops: int3" line, or "". The kernel puts int3 in its
+        own text only while it patches it (static keys, alternatives);
+        under multi-threaded TCG another vCPU now and then still runs into
+        one after the patch is done, and the kernel oopses (6.12: seen in
+        get_signal, sched_clock_cpu, sched_clock_idle_wakeup_event). No
+        driver puts int3 anywhere."""
+        for p in self.problems:
+            if "Oops: int3:" in p:
+                return p
+        return ""
+
     def s3_resume_died(self):
         """Whether the guest woke from a real S3 (QMP WAKEUP after the
         last SUSPEND) and its user space never ran again: init's
@@ -1006,6 +1018,7 @@ class Boot:
             w("hibernate_error", self.hib_error)
             w("s3_resume_death", self.s3_resume_death)
             w("early_death", self.early_death())
+            w("tcg_int3", self.int3_oops())
             w("elapsed", int(now() - self.t0))
         with open(os.path.join(self.logdir, "kernel-problems.log"), "w") as f:
             for p in self.problems:

@@ -498,7 +498,7 @@ monitor_pid=
 # Defaults in case the monitor could not write its result.
 end_seen=0 suite_exit='' guest_timeout=0 host_timeout=0 poweroff_ok=0
 shutdown_reason='' kernel_problems=0 actions=0 boots=1 hibernations=0
-hibernate_error='' s3_resume_death='' early_death=''
+hibernate_error='' s3_resume_death='' early_death='' tcg_int3=''
 monitor_error="monitor exited with $mrc" elapsed=0
 # shellcheck disable=SC1091 # written by monitor.py
 [ ! -r "$run/monitor.result" ] || . "$run/monitor.result"
@@ -558,6 +558,9 @@ done
 if [ -n "$monitor_error" ]; then
 	fail "harness error: $monitor_error"
 fi
+if [ -n "$tcg_int3" ]; then
+	fail "a kernel int3 oops, TCG and text patching (selftests/README.rst, \"Guests that die under TCG\"): $tcg_int3"
+fi
 if [ -n "$early_death" ]; then
 	fail "$early_death (selftests/README.rst, \"Guests that die under TCG\")"
 fi
@@ -613,7 +616,7 @@ if [ -n "$result" ]; then
 		echo "failed=$failed"
 		echo "duration=$duration"
 		echo "status=$status"
-		echo "env_death=$([ -n "$s3_resume_death$early_death" ] && echo 1 || echo 0)"
+		echo "env_death=$([ -n "$s3_resume_death$early_death$tcg_int3" ] && echo 1 || echo 0)"
 		printf 'reasons=%q\n' "$(IFS=';'; echo "${reasons[*]:-}")"
 	} >"$result"
 fi
