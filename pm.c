@@ -16,7 +16,9 @@
  *     that the answer is one the fuse core can live with;
  *  2. opens every open file and directory again, finding its object by the
  *     names recorded from earlier replies and checking that the inode
- *     number and type are those recorded;
+ *     number and type are those recorded, and that the object is not one
+ *     that may have replaced it under the same inode number (see
+ *     vtfs_maybe_replaced());
  *  3. takes every lock the guest holds again, without blocking.
  *
  * Other objects are found again lazily, when a request names them
@@ -161,6 +163,7 @@ static int vtfs_resolve_node(struct vtfs_session *sess,
 			} else if (vtfs_same_object(node, &entry.attr) &&
 				   !vtfs_state_bind_dev(st, node, entry.nodeid)) {
 				node->dev_nlookup++;
+				vtfs_state_check_ctime(st, node, &entry.attr);
 				st->recovery.resolved_nodes++;
 				pr_debug("%s: tag %s: inode %llu found again as nodeid %llu\n",
 					 VTFS_NAME, dev->tag, node->ino,
@@ -337,6 +340,51 @@ static int vtfs_recover_init(struct vtfs_session *sess, struct vtfs_device *dev)
 	return 0;
 }
 
+/*
+ * Whether @node, found again with its inode number and type, may still be
+ * another object than the one its handles were open on. A host file system
+ * gives a freed inode number to the next new file, so a file deleted and
+ * created again while the device session was down can come back with the
+ * same number and type, and the FUSE protocol shows no inode generation.
+ * Its ctime then differs; but so does the ctime of a file only written to.
+ * The directory tells them apart: every link, unlink or rename changes its
+ * ctime, so a directory with the ctime it had still binds its names to the
+ * same objects. An object with a changed ctime in a directory with a
+ * changed ctime is therefore taken for another one: a handle on it is
+ * stale. Objects without a recorded ctime (the device died before it could
+ * be asked) are judged by inode number and type alone.
+ *
+ * Context: the state's lock, or the session frozen.
+ */
+static bool vtfs_maybe_replaced(const struct vtfs_node *node)
+{
+	const struct vtfs_node *dir = node->parent;
+
+	if (!(node->flags & VTFS_NODE_CTIME_NEW))
+		return false;
+	return !dir || !(dir->flags & VTFS_NODE_CTIME_SAME);
+}
+
+/* Before step 2: the root cannot be replaced, but its names can. */
+static void vtfs_recover_root_ctime(struct vtfs_session *sess,
+				    struct vtfs_device *dev)
+{
+	struct vtfs_state *st = &sess->st;
+	struct fuse_getattr_in in = {};
+	struct fuse_attr_out out;
+	int ret;
+
+	if (!xa_load(&st->ctimes, FUSE_ROOT_ID))
+		return;
+	ret = vtfs_call(sess, dev, FUSE_GETATTR, FUSE_ROOT_ID, NULL, &in,
+			sizeof(in), NULL, 0, &out, sizeof(out));
+	if (ret < (int)sizeof(out))
+		return;
+	mutex_lock(&st->lock);
+	vtfs_state_check_ctime(st, st->root, &out.attr);
+	mutex_unlock(&st->lock);
+}
+
 /* Step 2, for one handle. */
 static void vtfs_recover_handle(struct vtfs_session *sess,
 				struct vtfs_device *dev, struct vtfs_handle *h)
@@ -353,6 +401,12 @@ static void vtfs_recover_handle(struct vtfs_session *sess,
 
 	if (h->state != VTFS_HANDLE_STALE)
 		ret = vtfs_resolve_node(sess, dev, h->node);
+	if (!ret && !(h->node->flags & VTFS_NODE_ROOT) &&
+	    vtfs_maybe_replaced(h->node)) {
+		pr_debug("%s: tag %s: inode %llu and its directory changed on the host meanwhile: it may be another file now\n",
+			 VTFS_NAME, dev->tag, h->node->ino);
+		ret = -ESTALE;
+	}
 	if (!ret) {
 		ret = vtfs_call(sess, dev, h->dir ? FUSE_OPENDIR : FUSE_OPEN,
 				h->node->dev_nodeid, &creds, &in, sizeof(in),
@@ -503,6 +557,7 @@ static void vtfs_recover_work(struct work_struct *work)
 	vtfs_state_new_epoch(st);
 	ret = vtfs_recover_init(sess, dev);
 	if (!ret) {
+		vtfs_recover_root_ctime(sess, dev);
 		xa_for_each(&st->files, id, h)
 			vtfs_recover_handle(sess, dev, h);
 		xa_for_each(&st->dirs, id, h)
@@ -511,6 +566,7 @@ static void vtfs_recover_work(struct work_struct *work)
 			vtfs_recover_lockrec(sess, dev, rec);
 	}
 
+	xa_destroy(&st->ctimes);
 	mutex_lock(&st->lock);
 	r->count++;
 	r->duration_us = ktime_us_delta(ktime_get(), start);
@@ -596,6 +652,47 @@ void vtfs_pm_cancel_session(struct vtfs_session *sess)
 	cancel_work_sync(&sess->resolve_work);
 }
 
+/*
+ * Record the ctime of @node, as the device sees it now, for the recovery to
+ * compare (see vtfs_maybe_replaced()).
+ * Return: the result of the request, as for vtfs_close_device_handle().
+ */
+static int vtfs_record_ctime(struct vtfs_session *sess,
+			     struct vtfs_device *dev, struct vtfs_node *node)
+{
+	struct vtfs_state *st = &sess->st;
+	struct fuse_getattr_in in = {};
+	struct fuse_attr_out out;
+	int ret;
+
+	if (!node || !node->dev_nodeid || xa_load(&st->ctimes, node->nodeid))
+		return 0;
+	ret = vtfs_call(sess, dev, FUSE_GETATTR, node->dev_nodeid, NULL, &in,
+			sizeof(in), NULL, 0, &out, sizeof(out));
+	if (ret >= (int)sizeof(out) && vtfs_same_object(node, &out.attr))
+		xa_store(&st->ctimes, node->nodeid,
+			 xa_mk_value(vtfs_attr_ctime(&out.attr)), GFP_NOIO);
+	return ret;
+}
+
+/* The ctimes of what handles are open on, and of their directories. */
+static int vtfs_record_ctimes(struct vtfs_session *sess,
+			      struct vtfs_device *dev, struct xarray *handles)
+{
+	struct vtfs_handle *h;
+	unsigned long id;
+
+	xa_for_each(handles, id, h) {
+		if (h->state == VTFS_HANDLE_STALE ||
+		    h->state == VTFS_HANDLE_PENDING)
+			continue;
+		if (vtfs_record_ctime(sess, dev, h->node) == -ETIMEDOUT ||
+		    vtfs_record_ctime(sess, dev, h->node->parent) == -ETIMEDOUT)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 /**
  * vtfs_close_device_session() - close what the device holds for a session
  * @sess: the session, held
@@ -605,7 +702,8 @@ void vtfs_pm_cancel_session(struct vtfs_session *sess)
  * locks and the open handles. It would lose them anyway; closing them first
  * keeps it from holding on to them. The C virtiofsd, for one, keeps the
  * open files of a session it initializes again, with their flock locks.
- * Errors do not matter here: the reset follows.
+ * First, record the ctimes the recovery checks objects with. Errors do not
+ * matter here: the reset follows.
  *
  * Context: process, may sleep.
  */
@@ -622,6 +720,10 @@ void vtfs_close_device_session(struct vtfs_session *sess,
 	unsigned int bkt;
 	int ret = 0;
 
+	xa_destroy(&st->ctimes);
+	if (vtfs_record_ctimes(sess, dev, &st->files) == -ETIMEDOUT ||
+	    vtfs_record_ctimes(sess, dev, &st->dirs) == -ETIMEDOUT)
+		return;
 	hash_for_each(st->locks, bkt, rec, hnode) {
 		h = vtfs_lock_handle(st, rec);
 		if (!h || h->state == VTFS_HANDLE_STALE ||

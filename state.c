@@ -923,6 +923,31 @@ static void vtfs_node_reset_dev(struct vtfs_node *node)
 }
 
 /**
+ * vtfs_state_check_ctime() - compare a node found again with its old ctime
+ * @st: the state
+ * @node: the node, just found again
+ * @attr: what the new device session says of it
+ *
+ * Marks @node VTFS_NODE_CTIME_SAME or VTFS_NODE_CTIME_NEW when
+ * @st->ctimes holds its ctime from the end of the last device
+ * session; leaves it unmarked otherwise.
+ *
+ * Context: the state's lock.
+ */
+void vtfs_state_check_ctime(struct vtfs_state *st, struct vtfs_node *node,
+			    const struct fuse_attr *attr)
+{
+	void *old;
+
+	lockdep_assert_held(&st->lock);
+	old = xa_load(&st->ctimes, node->nodeid);
+	if (!old)
+		return;
+	node->flags |= xa_to_value(old) == vtfs_attr_ctime(attr) ?
+		       VTFS_NODE_CTIME_SAME : VTFS_NODE_CTIME_NEW;
+}
+
+/**
  * vtfs_state_new_epoch() - the device was reset: its ids mean nothing now
  * @st: the state
  *
@@ -950,6 +975,7 @@ void vtfs_state_new_epoch(struct vtfs_state *st)
 	xa_for_each(&st->nodes, id, node) {
 		WRITE_ONCE(node->dev_nodeid, 0);
 		node->dev_nlookup = 0;
+		node->flags &= ~(VTFS_NODE_CTIME_SAME | VTFS_NODE_CTIME_NEW);
 		if (!(node->flags & (VTFS_NODE_ROOT | VTFS_NODE_STALE))) {
 			node->flags |= VTFS_NODE_PENDING;
 			st->nr_pending++;
@@ -1027,6 +1053,7 @@ int vtfs_state_init(struct vtfs_state *st)
 	xa_init(&st->dev_nodes);
 	xa_init(&st->files);
 	xa_init(&st->dirs);
+	xa_init(&st->ctimes);
 	INIT_LIST_HEAD(&st->alias_list);
 	hash_init(st->locks);
 	ret = rhashtable_init(&st->names, &vtfs_names_params);
@@ -1103,6 +1130,7 @@ void vtfs_state_destroy(struct vtfs_state *st)
 	xa_destroy(&st->dev_nodes);
 	xa_destroy(&st->files);
 	xa_destroy(&st->dirs);
+	xa_destroy(&st->ctimes);
 	rhashtable_destroy(&st->names);
 	rhashtable_destroy(&st->aliases);
 }

@@ -26,6 +26,7 @@
 #include <linux/fuse.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
+#include <linux/time64.h>
 #include <linux/rhashtable-types.h>
 #include <linux/xarray.h>
 
@@ -44,6 +45,10 @@ struct vtfs_session;
 #define VTFS_NODE_NAMED		0x0100	/* in state->names under parent/name */
 /* indexed, not found again since the restore, not known stale */
 #define VTFS_NODE_PENDING	0x0200
+/* found again since the restore with the ctime it had (@ctimes) ... */
+#define VTFS_NODE_CTIME_SAME	0x0400
+/* ... or with another ctime: the host changed or replaced it meanwhile */
+#define VTFS_NODE_CTIME_NEW	0x0800
 
 /**
  * struct vtfs_node - one object the fuse core holds by nodeid
@@ -189,6 +194,10 @@ struct vtfs_recovery_stats {
  * @alias_list: all aliases
  * @files: core fh -> &struct vtfs_handle of files
  * @dirs: core fh -> &struct vtfs_handle of directories
+ * @ctimes: core nodeid -> ctime (vtfs_attr_ctime(), an xarray value) of
+ *	the objects handles are open on and of their directories, as the
+ *	device saw them when its session ended; compared when they are found
+ *	again, dropped when the recovery ends (see pm.c)
  * @locks: &struct vtfs_lockrec by (node, owner)
  * @root: the root node
  * @epoch: device sessions since the mount minus one; 0 means core ids are
@@ -216,6 +225,7 @@ struct vtfs_state {
 	struct list_head alias_list;
 	struct xarray files;
 	struct xarray dirs;
+	struct xarray ctimes;
 	DECLARE_HASHTABLE(locks, 8);
 	struct vtfs_node *root;
 	u32 epoch;
@@ -239,6 +249,12 @@ static inline bool vtfs_same_object(const struct vtfs_node *node,
 {
 	return node->ino == attr->ino &&
 	       (node->flags & VTFS_NODE_TYPE) == ((attr->mode & S_IFMT) >> 12);
+}
+
+/* @attr's ctime in nanoseconds, cut to fit an xarray value. */
+static inline unsigned long vtfs_attr_ctime(const struct fuse_attr *attr)
+{
+	return (attr->ctime * NSEC_PER_SEC + attr->ctimensec) & LONG_MAX;
 }
 
 /* The node no longer waits to be found again. Context: the state's lock. */
@@ -277,6 +293,8 @@ void vtfs_state_new_epoch(struct vtfs_state *st);
 int vtfs_state_bind_dev(struct vtfs_state *st, struct vtfs_node *node,
 			u64 dev_nodeid);
 void vtfs_state_mark_stale(struct vtfs_state *st, struct vtfs_node *node);
+void vtfs_state_check_ctime(struct vtfs_state *st, struct vtfs_node *node,
+			    const struct fuse_attr *attr);
 void vtfs_state_unbind_dev(struct vtfs_state *st, struct vtfs_node *node);
 void vtfs_state_show(struct seq_file *m, struct vtfs_state *st);
 

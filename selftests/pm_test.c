@@ -12,8 +12,9 @@
  *
  * Run as pm_hibernate, the suspend is a real hibernation with a new QEMU and
  * virtiofsd, and the host also changes files while the guest is off
- * (hibernate.host-between): it deletes betdel.txt, replaces betrepl.txt and
- * takes the lock the guest held on betlock.bin.
+ * (hibernate.host-between): it deletes betdel.txt, replaces betrepl.txt
+ * (with a file of the same inode number when it can), appends to
+ * betmod/mod.txt and takes the lock the guest held on betlock.bin.
  *
  * Every test runs in a child of that parent: it inherits the descriptors,
  * the cwd and the mapping, and it is "another process" for the locks.
@@ -52,6 +53,7 @@ static struct {
 	int betdel_fd;		/* hibernation: deleted while the guest is off */
 	int betrepl_fd;		/* hibernation: replaced while the guest is off */
 	int betlock_fd;		/* hibernation: its lock taken meanwhile */
+	int betmod_fd;		/* hibernation: appended to meanwhile */
 	ino_t old_inos[8];
 	int host_rc;		/* the host action's result */
 	int suspend_rc;		/* 0 or -errno of the write to /sys/power/state */
@@ -162,6 +164,12 @@ static int scene_setup(void)
 	if (S.betdel_fd < 0 || S.betrepl_fd < 0 || S.betlock_fd < 0 ||
 	    vfs_scene_lock(S.betlock_fd, F_SETLK, F_WRLCK, 0, 100))
 		return 25;
+	scene_path(p, "betmod");
+	if (mkdir(p, 0755))
+		return 26;
+	S.betmod_fd = scene_open("betmod/mod.txt", O_RDWR, 71);
+	if (S.betmod_fd < 0)
+		return 27;
 
 	/* A cwd deep inside the mount. */
 	scene_path(p, "cwd");
@@ -476,6 +484,35 @@ TEST(changed_while_off_is_stale)
 	n = pread(S.betrepl_fd, buf, sizeof(buf) - 1, 0);
 	EXPECT_EQ(-1, n) TH_LOG("read %zd bytes of \"%s\"", n, buf);
 	EXPECT_EQ(ESTALE, errno);
+}
+
+/*
+ * The host appended to a file while the guest was off, and left its
+ * directory alone: the same file, still open, with the host's bytes.
+ */
+TEST(changed_in_place_while_off_is_kept)
+{
+	static const char host_text[] = "appended while the guest was off\n";
+	char buf[4096];
+	struct stat st;
+
+	ASSERT_EQ(0, S.setup_step);
+	if (!hibernated())
+		SKIP(return, "only a hibernation leaves the host time to act");
+	ASSERT_EQ(0, fstat(S.betmod_fd, &st)) {
+		TH_LOG("fstat: %s", vfs_errname(errno));
+	}
+	ASSERT_EQ(FILELEN + sizeof(host_text) - 1, st.st_size);
+	ASSERT_EQ(sizeof(host_text) - 1,
+		  pread(S.betmod_fd, buf, sizeof(host_text) - 1, FILELEN)) {
+		TH_LOG("pread: %s", vfs_errname(errno));
+	}
+	EXPECT_EQ(0, memcmp(buf, host_text, sizeof(host_text) - 1));
+	ASSERT_EQ(sizeof(buf), vfs_pread_all(S.betmod_fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, vfs_check(buf, sizeof(buf), 71, 0));
+	EXPECT_EQ(1, pwrite(S.betmod_fd, "G", 1, 0));
+	ASSERT_EQ(1, pread(S.betmod_fd, buf, 1, 0));
+	EXPECT_EQ('G', buf[0]);
 }
 
 /* The host took the lock while the guest was off: EIO through that fd. */
