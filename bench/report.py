@@ -361,8 +361,10 @@ def main():
              % (args.cmdline, dur // 60, dur % 60, len(boots)))
     L.append("- Kernel release (guest and modules): %s; host kernel %s"
              % (args.kver, platform.release()))
-    L.append("- Machine: nproc %d, CPU %s; guests under QEMU TCG "
-             "(2 vCPUs, 2 GiB)" % (os.cpu_count(), cpu_model()))
+    L.append("- Machine: nproc %d, CPU %s; guests under QEMU TCG, "
+             "%s-threaded (2 vCPUs, 2 GiB)"
+             % (os.cpu_count(), cpu_model(),
+                os.environ.get("VFS_TCG_THREAD", "single")))
     L.append("- In-tree driver: `%s`" % args.intree)
     L.append("- Ours: `virtio_fs.ko` (sha256 %s...) built from the tree "
              "at %s (`git describe --always --dirty` when the run began)"

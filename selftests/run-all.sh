@@ -45,6 +45,7 @@ mkdir -p "$logs"
 passed=0 failed=0
 summary=()
 digest=()	# "# run-all: failure|retried: ..." lines, printed last
+env_tries=${VFS_ENV_TRIES:-3}	# boots of a suite whose guests die under TCG (see below)
 tmp=$(mktemp -d /tmp/vfs-runall.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -155,7 +156,7 @@ for b in "${boots[@]}"; do
 	echo "# run-all: [$n/${#boots[@]}] $label"
 	t0=$(date +%s)
 	note=
-	for try in 1 2; do
+	for try in $(seq 1 "$env_tries"); do
 		rm -f "$tmp/$tag.result"
 		"$here/vm/run.sh" "${args[@]}" "${opts[@]}"
 		rc=$?
@@ -174,12 +175,13 @@ for b in "${boots[@]}"; do
 		# (and so the driver) ran, or in the kernel's resume from a
 		# real S3 before user space ran again, met a QEMU TCG problem
 		# (selftests/README.rst, "Guests that die under TCG"), not a
-		# test: the boot runs once more, and its first logs are kept.
-		# Twice fails.
-		[ "$f" != 0 ] && [ "$died" = 1 ] && [ "$try" = 1 ] || break
-		rm -rf "$logs/$tag.died"
-		mv "$logs/$tag" "$logs/$tag.died"
-		note=" (boot 1 died before user space ran, or in an S3 resume: $logs/$tag.died)"
+		# test: the boot runs again, up to $env_tries boots in all,
+		# and the logs of each death are kept.
+		[ "$f" != 0 ] && [ "$died" = 1 ] && [ "$try" -lt "$env_tries" ] ||
+			break
+		rm -rf "$logs/$tag.died$try"
+		mv "$logs/$tag" "$logs/$tag.died$try"
+		note="$note (boot $try died before user space ran, or in an S3 resume: $logs/$tag.died$try)"
 		echo "# run-all: $label: the guest died in its kernel's boot or S3 resume, before user space ran (QEMU TCG); booting it again"
 	done
 	d=$(($(date +%s) - t0))

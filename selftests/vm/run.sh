@@ -58,6 +58,10 @@ usage: $0 [options]
   --loglevel N           console loglevel (default 5; dmesg is saved anyway)
   --append ARGS          extra kernel command line
   --qemu-opts ARGS       extra QEMU arguments (split on spaces)
+  --tcg-thread MODE      TCG's vCPU threads: single (all vCPUs in one
+                         thread) or multi (one per vCPU); default
+                         \$VFS_TCG_THREAD, else single (selftests/README.rst,
+                         "Guests that die under TCG")
   --allow-warn           kernel WARNINGs do not fail the boot
   --log-dir DIR          keep logs here (default: BUILD/vm/logs/SUITE)
   --result FILE          write "passed=N failed=N ..." for run-all.sh
@@ -75,6 +79,7 @@ kver='' build='' module=ours modparams='' suite='' script='' queue_size=1024
 device_opts=
 vfsd_opts='-o cache=auto -o xattr -o posix_lock -o flock'
 timeout='' tag=vfstest mnt=/mnt/vfs fstype=virtiofs shared='' mem=2G smp=2
+tcg_thread=${VFS_TCG_THREAD:-single}
 loglevel=5 append='' qemu_opts='' allow_warn=0 log_dir='' result='' quiet=0 keep=0
 disks=()
 extra_dirs=()
@@ -114,6 +119,7 @@ while [ $# -gt 0 ]; do
 	--loglevel) loglevel=$val ;;
 	--append) append=$val ;;
 	--qemu-opts) qemu_opts=$val ;;
+	--tcg-thread) tcg_thread=$val ;;
 	--log-dir) log_dir=$val ;;
 	--result) result=$val ;;
 	*) usage >&2; die "unknown option $opt" ;;
@@ -406,7 +412,11 @@ done
 hib_append=
 [ "$hibernate" = 0 ] || hib_append=$HIBERNATE_APPEND
 # shellcheck disable=SC2054 # the commas are inside QEMU arguments
-qemu=("$QEMU" -accel tcg -machine pc -m "$mem" -smp "$smp"
+case $tcg_thread in
+multi | single) ;;
+*) die "--tcg-thread: multi or single, not '$tcg_thread'" ;;
+esac
+qemu=("$QEMU" -accel "tcg,thread=$tcg_thread" -machine pc -m "$mem" -smp "$smp"
 	-object "memory-backend-memfd,id=mem,size=$mem,share=on"
 	-numa node,memdev=mem
 	-nodefaults -display none -no-reboot
