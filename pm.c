@@ -365,20 +365,32 @@ static bool vtfs_maybe_replaced(const struct vtfs_node *node)
 	return !dir || !(dir->flags & VTFS_NODE_CTIME_SAME);
 }
 
+/*
+ * The attributes of @dev_nodeid. Return: 0, or what vtfs_call() says (-EIO
+ * for a short reply).
+ */
+static int vtfs_getattr(struct vtfs_session *sess, struct vtfs_device *dev,
+			u64 dev_nodeid, struct fuse_attr_out *out)
+{
+	struct fuse_getattr_in in = {};
+	int ret;
+
+	ret = vtfs_call(sess, dev, FUSE_GETATTR, dev_nodeid, NULL, &in,
+			sizeof(in), NULL, 0, out, sizeof(*out));
+	if (ret >= 0 && ret < (int)sizeof(*out))
+		return -EIO;
+	return ret < 0 ? ret : 0;
+}
+
 /* Before step 2: the root cannot be replaced, but its names can. */
 static void vtfs_recover_root_ctime(struct vtfs_session *sess,
 				    struct vtfs_device *dev)
 {
 	struct vtfs_state *st = &sess->st;
-	struct fuse_getattr_in in = {};
 	struct fuse_attr_out out;
-	int ret;
 
-	if (!xa_load(&st->ctimes, FUSE_ROOT_ID))
-		return;
-	ret = vtfs_call(sess, dev, FUSE_GETATTR, FUSE_ROOT_ID, NULL, &in,
-			sizeof(in), NULL, 0, &out, sizeof(out));
-	if (ret < (int)sizeof(out))
+	if (!xa_load(&st->ctimes, FUSE_ROOT_ID) ||
+	    vtfs_getattr(sess, dev, FUSE_ROOT_ID, &out))
 		return;
 	mutex_lock(&st->lock);
 	vtfs_state_check_ctime(st, st->root, &out.attr);
@@ -661,15 +673,13 @@ static int vtfs_record_ctime(struct vtfs_session *sess,
 			     struct vtfs_device *dev, struct vtfs_node *node)
 {
 	struct vtfs_state *st = &sess->st;
-	struct fuse_getattr_in in = {};
 	struct fuse_attr_out out;
 	int ret;
 
 	if (!node || !node->dev_nodeid || xa_load(&st->ctimes, node->nodeid))
 		return 0;
-	ret = vtfs_call(sess, dev, FUSE_GETATTR, node->dev_nodeid, NULL, &in,
-			sizeof(in), NULL, 0, &out, sizeof(out));
-	if (ret >= (int)sizeof(out) && vtfs_same_object(node, &out.attr))
+	ret = vtfs_getattr(sess, dev, node->dev_nodeid, &out);
+	if (!ret && vtfs_same_object(node, &out.attr))
 		xa_store(&st->ctimes, node->nodeid,
 			 xa_mk_value(vtfs_attr_ctime(&out.attr)), GFP_NOIO);
 	return ret;
