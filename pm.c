@@ -352,17 +352,17 @@ static int vtfs_recover_init(struct vtfs_session *sess, struct vtfs_device *dev)
  * same objects. An object with a changed ctime in a directory with a
  * changed ctime is therefore taken for another one: a handle on it is
  * stale. Objects without a recorded ctime (the device died before it could
- * be asked) are judged by inode number and type alone.
+ * be asked) are judged by inode number and type alone, and the root is
+ * always itself.
  *
  * Context: the state's lock, or the session frozen.
  */
 static bool vtfs_maybe_replaced(const struct vtfs_node *node)
 {
-	const struct vtfs_node *dir = node->parent;
-
-	if (!(node->flags & VTFS_NODE_CTIME_NEW))
+	if ((node->flags & (VTFS_NODE_CTIME_NEW | VTFS_NODE_ROOT)) !=
+	    VTFS_NODE_CTIME_NEW)
 		return false;
-	return !dir || !(dir->flags & VTFS_NODE_CTIME_SAME);
+	return !node->parent || !(node->parent->flags & VTFS_NODE_CTIME_SAME);
 }
 
 /*
@@ -413,8 +413,7 @@ static void vtfs_recover_handle(struct vtfs_session *sess,
 
 	if (h->state != VTFS_HANDLE_STALE)
 		ret = vtfs_resolve_node(sess, dev, h->node);
-	if (!ret && !(h->node->flags & VTFS_NODE_ROOT) &&
-	    vtfs_maybe_replaced(h->node)) {
+	if (!ret && vtfs_maybe_replaced(h->node)) {
 		pr_debug("%s: tag %s: inode %llu and its directory changed on the host meanwhile: it may be another file now\n",
 			 VTFS_NAME, dev->tag, h->node->ino);
 		ret = -ESTALE;
@@ -667,7 +666,8 @@ void vtfs_pm_cancel_session(struct vtfs_session *sess)
 /*
  * Record the ctime of @node, as the device sees it now, for the recovery to
  * compare (see vtfs_maybe_replaced()).
- * Return: the result of the request, as for vtfs_close_device_handle().
+ * Return: 0 or the request's error (-ETIMEDOUT: the device stopped
+ * answering, do not ask it more).
  */
 static int vtfs_record_ctime(struct vtfs_session *sess,
 			     struct vtfs_device *dev, struct vtfs_node *node)
