@@ -63,6 +63,7 @@ static int lock_range(int fd, short type, off_t start, off_t len)
 static int scene_setup(void)
 {
 	char delay[16];
+	double slept;
 	int seq, try;
 
 	snprintf(S.dir, sizeof(S.dir), "%s/pmlock.%d", vfs_mnt(), getpid());
@@ -81,11 +82,11 @@ static int scene_setup(void)
 	snprintf(delay, sizeof(delay), "%d", PM_TEST_DELAY);
 	setenv("VFS_PM_TEST_DELAY", delay, 1);
 	/*
-	 * pm_test_delay is a busy wait (mdelay()), and under TCG it once
-	 * ended after 6 ms instead of 5 s, following a real S3: the host
-	 * never saw the locks free. The guest took them again on resume, so
-	 * the scene is as before; suspend again, at most three times. A
-	 * freeze that does not give the locks back fails all three.
+	 * vfs_suspend() keeps pm_test's busy wait on one CPU, so that it
+	 * lasts PM_TEST_DELAY seconds even after a real S3 in this boot.
+	 * Should the host still miss the locks, the guest took them back on
+	 * resume and the scene is as before: suspend again, at most three
+	 * times. A freeze that does not give the locks back fails all three.
 	 */
 	for (try = 1; try <= 3; try++) {
 		seq = vfs_host_send("host_exec suspend.host-lock %s %d %d",
@@ -93,13 +94,15 @@ static int scene_setup(void)
 				    PM_TEST_DELAY + 5);
 		if (seq < 0)
 			return 4;
+		slept = vfs_mono();
 		S.suspend_rc = vfs_suspend();
 		S.resumed = vfs_mono();
+		slept = S.resumed - slept;
 		S.host_rc = vfs_host_wait(seq, 60);
 		if (S.suspend_rc || !S.host_rc)
 			break;
-		printf("# suspend %d: the host did not get the locks while the guest slept; again\n",
-		       try);
+		printf("# suspend %d: the host did not get the locks while the guest slept (%.2f s of %d); again\n",
+		       try, slept, PM_TEST_DELAY);
 		fflush(stdout);
 	}
 	return 0;
