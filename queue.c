@@ -523,7 +523,8 @@ static void vtfs_queue_done_work(struct work_struct *work)
 		if (q->running)
 			notify |= vtfs_queue_refill_locked(q);
 	} while (!virtqueue_enable_cb(q->vq) && !virtqueue_is_broken(q->vq));
-	if (!q->in_flight && !q->nr_waiting)
+	/* Idle after every read at QD1: skip the wait queue's lock then. */
+	if (!q->in_flight && !q->nr_waiting && wq_has_sleeper(&q->idle))
 		wake_up_all(&q->idle);
 	/* A used entry that matched nothing: virtio_ring stopped the ring. */
 	if (unlikely(virtqueue_is_broken(q->vq)))
