@@ -554,7 +554,13 @@ static int __init vtfs_init(void)
 	ret = vtfs_state_module_init();
 	if (ret)
 		return ret;
-	vtfs_wq = alloc_workqueue(VTFS_NAME, WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	/*
+	 * Not WQ_HIGHPRI: a nice -20 worker on the interrupt's CPU makes that
+	 * CPU look loaded when it wakes the submitter, so the scheduler puts
+	 * the submitter on the other CPU after every reply and each request
+	 * pays a cross-CPU wake-up (bench/README.rst).
+	 */
+	vtfs_wq = alloc_workqueue(VTFS_NAME, WQ_MEM_RECLAIM, 0);
 	if (!vtfs_wq) {
 		ret = -ENOMEM;
 		goto exit_state;
