@@ -404,6 +404,10 @@ void vtfs_node_name(struct vtfs_state *st, struct vtfs_node *node,
 	if (!parent || !len || len > FUSE_NAME_MAX || vtfs_is_dot(name, len) ||
 	    node == parent || (node->flags & VTFS_NODE_ROOT))
 		return;
+	/* A lookup that finds a name again: no hashing. */
+	if (node->parent == parent && node->namelen == len &&
+	    !memcmp(node->name, name, len))
+		return;
 	other = vtfs_name_lookup(st, parent, name, len, &alias);
 	if (other == node)
 		return;
