@@ -26,7 +26,7 @@ KSRC := $(BUILD)/ksrc
 
 SOURCES := $(filter-out %.mod.c,$(wildcard *.c *.h))
 
-.PHONY: all module module-fault prepare run-demo run-tests soak check sparse checkpatch test selftests demo bench \
+.PHONY: all module module-fault prepare run-demo run-tests soak check sparse checkpatch test selftests demo bench bench-insn \
 	install uninstall setup clean fuzz fuzz-smoke
 
 all: module
@@ -86,6 +86,11 @@ soak: module selftests
 
 bench: module selftests
 	@bench/run.sh --kver $(KVER) --build $(BUILD)
+
+# Guest instructions per operation, both drivers, under a TCG plugin: the
+# noise-free side of the comparison (bench/README.rst).
+bench-insn: module selftests
+	@bench/insn/run.sh --kver $(KVER) --build $(BUILD)
 
 # Fuzzers of reply.c and locks.c (userspace, clang's libFuzzer): see
 # fuzz/Makefile. Crashing inputs are kept in build/fuzz/crashes/.
